@@ -1,0 +1,1 @@
+//! Response encoding: status line, headers, chunked framing.

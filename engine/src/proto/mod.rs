@@ -1,0 +1,2 @@
+//! Protocol layer: pure functions over bytes. No syscalls, no buffers owned by the kernel.
+pub mod h1;
