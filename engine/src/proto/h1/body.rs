@@ -29,7 +29,11 @@ impl BodyDecoder {
     /// Decodes from `input`, calling `on_data` with each run of body bytes (slices of
     /// `input`). Returns how many bytes of `input` were consumed; fewer than `input.len()`
     /// only when the message ended (the rest belongs to the next request).
-    pub fn decode(&mut self, input: &[u8], on_data: &mut dyn FnMut(&[u8])) -> Result<usize, ParseError> {
+    pub fn decode(
+        &mut self,
+        input: &[u8],
+        on_data: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, ParseError> {
         let _ = (input, on_data);
         todo!()
     }

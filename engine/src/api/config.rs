@@ -1,0 +1,65 @@
+//! Server options (Node's names where Node has them).
+use std::time::Duration;
+
+use crate::backend::BackendKind;
+use crate::proto::h1::Limits;
+
+/// Everything a shard needs to know about how to serve. Set through
+/// [`ServerBuilder`](super::ServerBuilder).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Shards (threads); default one per CPU.
+    pub shards: usize,
+    pub backend: BackendKind,
+    /// `server.timeout`: socket inactivity; zero disables (Node v20 default).
+    pub timeout: Duration,
+    /// `server.keepAliveTimeout` (5 s).
+    pub keep_alive_timeout: Duration,
+    /// `server.headersTimeout` (60 s).
+    pub headers_timeout: Duration,
+    /// `server.requestTimeout` (300 s).
+    pub request_timeout: Duration,
+    /// `server.maxHeadersCount` (2000; 0 = no limit). Extra headers are dropped.
+    pub max_headers_count: usize,
+    /// `server.maxRequestsPerSocket` (0 = no limit).
+    pub max_requests_per_socket: usize,
+    /// Parser bounds (maxHeaderSize and friends).
+    pub limits: Limits,
+    /// Largest request body accepted (413 beyond); None = no limit.
+    pub max_body_size: Option<u64>,
+    /// Requests parsed ahead of their responses on one connection before reading pauses.
+    pub max_pipelined: usize,
+    /// Unread body bytes drained after a response ends; more closes the connection.
+    pub max_drain_bytes: u64,
+    /// Bytes queued per connection above which `write()` returns false (Node's 16 KiB).
+    pub write_high_water_mark: usize,
+    /// Unsent response bytes per connection above which no more requests are read.
+    pub max_queued_output: usize,
+    /// listen() backlog.
+    pub backlog: i32,
+    /// How long a closing connection waits for the peer's FIN after our last byte.
+    pub linger: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            backend: BackendKind::Auto,
+            timeout: Duration::ZERO,
+            keep_alive_timeout: Duration::from_secs(5),
+            headers_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(300),
+            max_headers_count: 2000,
+            max_requests_per_socket: 0,
+            limits: Limits::default(),
+            max_body_size: None,
+            max_pipelined: 64,
+            max_drain_bytes: 256 * 1024,
+            write_high_water_mark: 16 * 1024,
+            max_queued_output: 1024 * 1024,
+            backlog: 511,
+            linger: Duration::from_secs(2),
+        }
+    }
+}

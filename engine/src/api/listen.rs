@@ -1,0 +1,175 @@
+//! Where to listen: TCP (IPv4, IPv6, dual-stack), a unix socket path, or an inherited fd
+//! (systemd socket activation). TCP listeners are opened once per shard with SO_REUSEPORT.
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
+use std::path::PathBuf;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::error::{Error, ErrorKind};
+
+/// An address to listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+    /// An already bound (and listening) socket, e.g. from systemd (`LISTEN_FDS`).
+    Fd(RawFd),
+}
+
+impl ListenAddr {
+    /// `host:port` or `[v6]:port` (names resolved), `unix:/path` or `/path` for unix
+    /// sockets, `fd:N` for an inherited descriptor.
+    pub fn parse(s: &str) -> Result<ListenAddr, Error> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            return Ok(ListenAddr::Unix(p.into()));
+        }
+        if s.starts_with('/') || s.starts_with("./") {
+            return Ok(ListenAddr::Unix(s.into()));
+        }
+        if let Some(n) = s.strip_prefix("fd:") {
+            return n.parse().map(ListenAddr::Fd).map_err(|_| {
+                Error::new(ErrorKind::Config, format!("bad fd in listen address {s:?}"))
+            });
+        }
+        let addr = s
+            .to_socket_addrs()
+            .map_err(|e| {
+                Error::io(
+                    ErrorKind::Config,
+                    format!("resolving listen address {s:?}"),
+                    e,
+                )
+            })?
+            .next()
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Config, format!("{s:?} resolves to no address"))
+            })?;
+        Ok(ListenAddr::Tcp(addr))
+    }
+
+    /// The first socket passed by systemd socket activation, if this process got one.
+    pub fn from_systemd() -> Option<ListenAddr> {
+        let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
+        let n: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+        (pid == std::process::id() && n >= 1).then_some(ListenAddr::Fd(3))
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(a) => write!(f, "http://{a}"),
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            ListenAddr::Fd(fd) => write!(f, "fd:{fd}"),
+        }
+    }
+}
+
+impl From<SocketAddr> for ListenAddr {
+    fn from(a: SocketAddr) -> Self {
+        ListenAddr::Tcp(a)
+    }
+}
+
+/// Binds a TCP listener with SO_REUSEPORT (so each shard can have its own).
+pub(crate) fn bind_tcp(addr: SocketAddr, backlog: i32) -> Result<RawFd, Error> {
+    let ctx = |e| Error::io(ErrorKind::Listen, format!("listening on {addr}"), e);
+    let sock = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.cloexec(),
+        Some(Protocol::TCP),
+    )
+    .map_err(ctx)?;
+    sock.set_reuse_address(true).map_err(ctx)?;
+    sock.set_reuse_port(true).map_err(ctx)?;
+    if addr.is_ipv6() {
+        // `::` accepts IPv4 too (dual-stack), as Node does.
+        let _ = sock.set_only_v6(false);
+    }
+    sock.bind(&addr.into()).map_err(ctx)?;
+    sock.listen(backlog).map_err(ctx)?;
+    Ok(sock.into_raw_fd())
+}
+
+pub(crate) fn bind_unix(path: &std::path::Path, backlog: i32) -> Result<RawFd, Error> {
+    let ctx = |e| {
+        Error::io(
+            ErrorKind::Listen,
+            format!("listening on unix:{}", path.display()),
+            e,
+        )
+    };
+    let sock = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None).map_err(ctx)?;
+    sock.bind(&SockAddr::unix(path).map_err(ctx)?)
+        .map_err(ctx)?;
+    sock.listen(backlog).map_err(ctx)?;
+    Ok(sock.into_raw_fd())
+}
+
+/// The local address of a listening fd (the real port after binding port 0).
+pub(crate) fn local_addr(fd: RawFd) -> Option<SocketAddr> {
+    crate::shard::sockaddr::local(fd)
+}
+
+/// Duplicates an fd (close-on-exec) so each shard owns its own copy.
+pub(crate) fn dup(fd: RawFd) -> Result<RawFd, Error> {
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we were given; the copy is owned by the caller.
+    let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if n < 0 {
+        return Err(Error::io(
+            ErrorKind::Listen,
+            format!("duplicating listener fd {fd}"),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(n)
+}
+
+/// Closes a listener fd we opened when a later step failed.
+pub(crate) fn close(fd: RawFd) {
+    // SAFETY: the fd was opened by us and not handed to anyone.
+    drop(unsafe { Socket::from_raw_fd(fd) });
+}
+
+/// Opens one listener per shard for `addr`. Returns the fds and the bound address.
+pub(crate) fn open(
+    addr: &ListenAddr,
+    shards: usize,
+    backlog: i32,
+) -> Result<(Vec<RawFd>, Option<SocketAddr>), Error> {
+    let mut fds = Vec::with_capacity(shards);
+    let result = (|| match addr {
+        ListenAddr::Tcp(a) => {
+            let first = bind_tcp(*a, backlog)?;
+            fds.push(first);
+            let bound = local_addr(first).unwrap_or(*a);
+            for _ in 1..shards {
+                fds.push(bind_tcp(bound, backlog)?);
+            }
+            Ok(Some(bound))
+        }
+        ListenAddr::Unix(p) => {
+            let first = bind_unix(p, backlog)?;
+            fds.push(first);
+            for _ in 1..shards {
+                fds.push(dup(first)?);
+            }
+            Ok(None)
+        }
+        ListenAddr::Fd(fd) => {
+            for _ in 0..shards {
+                fds.push(dup(*fd)?);
+            }
+            Ok(local_addr(*fd))
+        }
+    })();
+    match result {
+        Ok(bound) => Ok((fds, bound)),
+        Err(e) => {
+            fds.into_iter().for_each(close);
+            Err(e)
+        }
+    }
+}

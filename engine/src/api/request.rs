@@ -1,0 +1,232 @@
+//! `IncomingMessage`: the request head (parsed once, exposed lazily) and its body stream.
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use super::body::BodyChan;
+use super::headers::{latin1, Headers};
+use crate::proto::h1::{RequestHead, Trailer};
+use crate::shard::ctx::ConnShared;
+
+pub(crate) struct ReqInner {
+    /// The head's bytes; `head`'s spans index them.
+    pub buf: Vec<u8>,
+    pub head: RequestHead,
+    pub conn: Rc<ConnShared>,
+    pub body: Option<Rc<BodyChan>>,
+    pub headers: OnceCell<Headers>,
+    pub max_headers: usize,
+}
+
+/// Node's `http.IncomingMessage` for a server request.
+pub struct Request {
+    pub(crate) inner: Box<ReqInner>,
+}
+
+impl Request {
+    fn head_bytes(&self) -> &[u8] {
+        &self.inner.buf
+    }
+
+    /// `req.method`.
+    pub fn method(&self) -> &str {
+        std::str::from_utf8(self.inner.head.method(self.head_bytes())).unwrap_or("")
+    }
+
+    /// `req.url`: the request target exactly as sent.
+    pub fn url(&self) -> Cow<'_, str> {
+        latin1(self.inner.head.target(self.head_bytes()))
+    }
+
+    /// The request target's bytes.
+    pub fn url_bytes(&self) -> &[u8] {
+        self.inner.head.target(self.head_bytes())
+    }
+
+    /// `req.httpVersion`: "1.1" or "1.0".
+    pub fn http_version(&self) -> &'static str {
+        if self.inner.head.minor_version == 1 {
+            "1.1"
+        } else {
+            "1.0"
+        }
+    }
+
+    pub fn http_version_major(&self) -> u8 {
+        1
+    }
+
+    pub fn http_version_minor(&self) -> u8 {
+        self.inner.head.minor_version
+    }
+
+    fn raw_pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let buf = self.head_bytes();
+        self.inner
+            .head
+            .headers
+            .iter()
+            .take(self.inner.max_headers)
+            .map(move |h| (h.name.of(buf), h.value.of(buf)))
+    }
+
+    /// `req.headers`: lower-cased names, duplicates joined per Node (built on first use).
+    pub fn headers(&self) -> &Headers {
+        self.inner
+            .headers
+            .get_or_init(|| Headers::from_raw(self.raw_pairs()))
+    }
+
+    /// The first value of header `name` (any case), without building `headers()`.
+    pub fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.raw_pairs()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| latin1(v))
+    }
+
+    /// `req.rawHeaders` as pairs: wire order and case.
+    pub fn raw_headers(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.raw_pairs()
+            .map(|(n, v)| (latin1(n), latin1(v)))
+            .collect()
+    }
+
+    /// `req.trailers` (after the end): lower-cased names.
+    pub fn trailers(&self) -> Headers {
+        let Some(b) = &self.inner.body else {
+            return Headers::default();
+        };
+        let st = b.st.borrow();
+        Headers::from_raw(st.trailers.iter().map(|t| (&t.name[..], &t.value[..])))
+    }
+
+    /// `req.rawTrailers` as pairs.
+    pub fn raw_trailers(&self) -> Vec<Trailer> {
+        self.inner
+            .body
+            .as_ref()
+            .map(|b| b.st.borrow().trailers.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the request has a body (Content-Length > 0 or chunked).
+    pub fn has_body(&self) -> bool {
+        self.inner.body.is_some()
+    }
+
+    /// 'data': called with each chunk of the body as it arrives.
+    pub fn on_data(&self, f: impl FnMut(&[u8]) + 'static) {
+        if let Some(b) = &self.inner.body {
+            b.st.borrow_mut().on_data = Some(Box::new(f));
+            b.schedule();
+        }
+    }
+
+    /// 'end': the whole body has arrived (at once for requests without a body).
+    pub fn on_end(&self, f: impl FnOnce() + 'static) {
+        match &self.inner.body {
+            Some(b) => {
+                b.st.borrow_mut().on_end = Some(Box::new(f));
+                b.schedule();
+            }
+            None => {
+                // No body: 'end' follows right after the handler, as in Node.
+                let chan = BodyChan::new(self.inner.conn.clone());
+                {
+                    let mut st = chan.st.borrow_mut();
+                    st.on_end = Some(Box::new(f));
+                    st.complete = true;
+                }
+                chan.schedule();
+            }
+        }
+    }
+
+    /// Collects the whole body, then calls `f` with it.
+    pub fn read_to_end(&self, f: impl FnOnce(Vec<u8>) + 'static) {
+        let acc = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let a = acc.clone();
+        self.on_data(move |chunk| a.borrow_mut().extend_from_slice(chunk));
+        self.on_end(move || f(std::mem::take(&mut *acc.borrow_mut())));
+    }
+
+    /// 'aborted': the connection closed before the body was complete.
+    pub fn on_aborted(&self, f: impl FnOnce() + 'static) {
+        if let Some(b) = &self.inner.body {
+            b.st.borrow_mut().on_aborted = Some(Box::new(f));
+        }
+    }
+
+    /// `req.pause()`: stops delivering data, and stops reading the socket once the queue
+    /// reaches the high-water mark.
+    pub fn pause(&self) {
+        if let Some(b) = &self.inner.body {
+            b.st.borrow_mut().paused = true;
+        }
+    }
+
+    /// `req.resume()`.
+    pub fn resume(&self) {
+        if let Some(b) = &self.inner.body {
+            b.st.borrow_mut().paused = false;
+            b.schedule();
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner
+            .body
+            .as_ref()
+            .is_some_and(|b| b.st.borrow().paused)
+    }
+
+    /// `req.complete`: the whole message has been received.
+    pub fn complete(&self) -> bool {
+        self.inner
+            .body
+            .as_ref()
+            .is_none_or(|b| b.st.borrow().complete)
+    }
+
+    /// `req.socket.remoteAddress` / `remotePort`.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        crate::shard::sockaddr::peer(self.inner.conn.fd)
+    }
+
+    /// `req.socket.localAddress` / `localPort`.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        crate::shard::sockaddr::local(self.inner.conn.fd)
+    }
+
+    /// Whether the client asked to keep the connection open.
+    pub fn keep_alive(&self) -> bool {
+        self.inner.head.keep_alive
+    }
+
+    /// The parsed head (spans into [`raw_head`](Self::raw_head)).
+    pub fn head(&self) -> &RequestHead {
+        &self.inner.head
+    }
+
+    /// The head's bytes as received.
+    pub fn raw_head(&self) -> &[u8] {
+        &self.inner.buf
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if let Some(b) = &self.inner.body {
+            let mut st = b.st.borrow_mut();
+            if st.on_data.is_none() && st.on_end.is_none() {
+                // Nobody can read it any more: discard, as Node dumps unread bodies.
+                st.dump = true;
+                st.queue.clear();
+                st.queued = 0;
+                drop(st);
+                b.conn.mark_dirty();
+            }
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! `ServerResponse`: an owned handle to one response. Bytes are encoded into the response's
+//! own buffer; the shard moves them to the connection strictly in request order, so a
+//! pipelined response that finishes early waits for the ones before it.
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::headers::{HeaderValue, OutHeaders};
+use crate::error::{Error, ErrorKind};
+use crate::proto::h1::encode;
+use crate::shard::ctx::ConnShared;
+use crate::shard::remote::Task;
+
+/// How the body of this response is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutFraming {
+    /// Not decided yet (head not written).
+    Undecided,
+    /// Content-Length: bytes still allowed.
+    Length(u64),
+    Chunked,
+    /// Body ends when the connection closes (HTTP/1.0 without a length).
+    Close,
+    /// HEAD, 1xx, 204, 304: no body bytes ever.
+    NoBody,
+}
+
+type Callback = Box<dyn FnMut()>;
+
+/// Everything about one response; shared between the [`Response`] handle and the shard.
+pub(crate) struct ResState {
+    pub conn: Option<Rc<ConnShared>>,
+    pub req_minor: u8,
+    pub is_head: bool,
+    /// The request allows the connection to persist (and the server does too).
+    pub keep_alive: bool,
+    pub status: u16,
+    pub message: Option<Cow<'static, str>>,
+    pub headers: OutHeaders,
+    pub send_date: bool,
+    /// writeHead() was called: headers are fixed (Node's `headersSent`).
+    pub head_frozen: bool,
+    /// The head is encoded into `buf`.
+    pub head_written: bool,
+    pub framing: OutFraming,
+    /// Encoded bytes the shard has not taken yet.
+    pub buf: Vec<u8>,
+    pub ended: bool,
+    /// The connection must close after this response.
+    pub close_after: bool,
+    pub trailers: Vec<(String, String)>,
+    pub need_drain: bool,
+    pub on_drain: Option<Callback>,
+    pub on_finish: Option<Box<dyn FnOnce()>>,
+    pub on_close: Option<Box<dyn FnOnce()>>,
+}
+
+impl ResState {
+    fn new() -> ResState {
+        ResState {
+            conn: None,
+            req_minor: 1,
+            is_head: false,
+            keep_alive: true,
+            status: 200,
+            message: None,
+            headers: OutHeaders::default(),
+            send_date: true,
+            head_frozen: false,
+            head_written: false,
+            framing: OutFraming::Undecided,
+            buf: Vec::new(),
+            ended: false,
+            close_after: false,
+            trailers: Vec::new(),
+            need_drain: false,
+            on_drain: None,
+            on_finish: None,
+            on_close: None,
+        }
+    }
+
+    /// Clears for reuse, keeping the buffer's capacity.
+    pub fn reset(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        *self = ResState::new();
+        self.buf = buf;
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.head_frozen || self.head_written {
+            return Err(Error::new(
+                ErrorKind::HeadersSent,
+                "Cannot set headers after they are sent to the client",
+            ));
+        }
+        Ok(())
+    }
+
+    fn conn_open(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| !c.closed.get())
+    }
+
+    fn mark_dirty(&self) {
+        if let Some(c) = &self.conn {
+            c.mark_dirty();
+        }
+    }
+
+    /// Encodes the status line and headers, deciding the framing. `end_len`: the whole
+    /// body is known (end() before any write), so Content-Length can be used.
+    fn write_head(&mut self, end_len: Option<usize>) {
+        let no_body = self.is_head
+            || self.status == 204
+            || self.status == 304
+            || (100..200).contains(&self.status);
+        let h = &self.headers;
+        let user_cl = h.get("content-length");
+        let user_te = h.get("transfer-encoding");
+        let mut add_cl = None;
+        let mut add_te = false;
+        self.framing = if let Some(v) = user_cl {
+            match v.joined().trim().parse::<u64>() {
+                Ok(n) if !no_body => OutFraming::Length(n),
+                Ok(_) => OutFraming::NoBody,
+                Err(_) => OutFraming::Close,
+            }
+        } else if let Some(v) = user_te {
+            if no_body {
+                OutFraming::NoBody
+            } else if v
+                .joined()
+                .to_ascii_lowercase()
+                .trim_end()
+                .ends_with("chunked")
+            {
+                OutFraming::Chunked
+            } else {
+                OutFraming::Close
+            }
+        } else if no_body {
+            OutFraming::NoBody
+        } else if let Some(n) = end_len.filter(|_| !h.suppressed.content_length) {
+            add_cl = Some(n as u64);
+            OutFraming::Length(n as u64)
+        } else if self.req_minor >= 1 && !h.suppressed.transfer_encoding {
+            add_te = true;
+            OutFraming::Chunked
+        } else {
+            OutFraming::Close
+        };
+        if self.framing == OutFraming::Close {
+            self.keep_alive = false;
+        }
+        if let Some(v) = h.get("connection") {
+            if v.joined().to_ascii_lowercase().contains("close") {
+                self.keep_alive = false;
+            }
+        }
+        self.close_after = !self.keep_alive;
+
+        let ctx = self.conn.as_ref().map(|c| c.ctx.clone());
+        let out = &mut self.buf;
+        let reason = self
+            .message
+            .as_deref()
+            .unwrap_or_else(|| encode::reason_phrase(self.status));
+        encode::status_line(out, self.status, reason);
+        for (name, value) in &h.entries {
+            for v in value.values() {
+                encode::header(out, name.as_bytes(), v.as_bytes());
+            }
+        }
+        let has = |n: &str| h.position(n).is_some();
+        if self.send_date && !h.suppressed.date && !has("date") {
+            if let Some(ctx) = &ctx {
+                encode::header(out, b"Date", ctx.date.borrow().value());
+            }
+        }
+        if !h.suppressed.connection && !has("connection") {
+            let v: &[u8] = if self.keep_alive {
+                b"keep-alive"
+            } else {
+                b"close"
+            };
+            encode::header(out, b"Connection", v);
+        }
+        if self.keep_alive && !h.suppressed.keep_alive && !has("keep-alive") {
+            if let Some(ctx) = &ctx {
+                let ms = ctx.config.keep_alive_timeout.as_millis() as u64;
+                if ms > 0 {
+                    out.extend_from_slice(b"Keep-Alive: timeout=");
+                    encode::push_u64(out, ms / 1000);
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        if let Some(n) = add_cl {
+            out.extend_from_slice(b"Content-Length: ");
+            encode::push_u64(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        if add_te {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        self.head_written = true;
+        self.head_frozen = true;
+    }
+
+    fn write_body(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        match self.framing {
+            OutFraming::Length(ref mut left) => {
+                let n = (*left).min(data.len() as u64) as usize;
+                *left -= n as u64;
+                self.buf.extend_from_slice(&data[..n]);
+            }
+            OutFraming::Chunked => encode::chunk(&mut self.buf, data),
+            OutFraming::Close => self.buf.extend_from_slice(data),
+            OutFraming::NoBody | OutFraming::Undecided => {}
+        }
+    }
+
+    fn queued(&self) -> usize {
+        self.buf.len() + self.conn.as_ref().map_or(0, |c| c.unsent.get())
+    }
+}
+
+/// The shared cell behind a response (pooled per shard).
+pub(crate) struct ResSlot {
+    pub st: RefCell<ResState>,
+}
+
+impl ResSlot {
+    pub fn new() -> ResSlot {
+        ResSlot {
+            st: RefCell::new(ResState::new()),
+        }
+    }
+}
+
+/// Node's `http.ServerResponse`, in Rust.
+///
+/// An owned handle: keep it and finish later on the same shard, or turn it into a
+/// [`RemoteResponse`] to finish it from any thread. Dropping an unfinished response ends it
+/// (as `end()` would), so a response can never be forgotten.
+pub struct Response {
+    pub(crate) slot: Rc<ResSlot>,
+}
+
+impl Response {
+    pub(crate) fn new(slot: Rc<ResSlot>) -> Response {
+        Response { slot }
+    }
+
+    fn st(&self) -> std::cell::RefMut<'_, ResState> {
+        self.slot.st.borrow_mut()
+    }
+
+    /// `res.statusCode`.
+    pub fn status_code(&self) -> u16 {
+        self.slot.st.borrow().status
+    }
+
+    /// Sets `res.statusCode` (used when the head is written).
+    pub fn set_status_code(&mut self, status: u16) -> &mut Self {
+        self.st().status = status;
+        self
+    }
+
+    /// `res.statusMessage` (the default reason phrase unless set).
+    pub fn status_message(&self) -> String {
+        let st = self.slot.st.borrow();
+        st.message
+            .as_deref()
+            .unwrap_or_else(|| encode::reason_phrase(st.status))
+            .to_string()
+    }
+
+    pub fn set_status_message(&mut self, msg: impl Into<Cow<'static, str>>) -> &mut Self {
+        self.st().message = Some(msg.into());
+        self
+    }
+
+    /// `res.setHeader(name, value)`. A list value is sent as repeated lines.
+    pub fn set_header(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<HeaderValue>,
+    ) -> Result<&mut Self, Error> {
+        let (name, value) = (name.into(), value.into());
+        validate(&name, &value)?;
+        let mut st = self.st();
+        st.check_open()?;
+        st.headers.set(name, value);
+        drop(st);
+        Ok(self)
+    }
+
+    /// `res.getHeader(name)`.
+    pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
+        self.slot.st.borrow().headers.get(name).cloned()
+    }
+
+    /// `res.getHeaders()`: lower-cased names.
+    pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
+        let st = self.slot.st.borrow();
+        st.headers
+            .entries
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+            .collect()
+    }
+
+    /// `res.getHeaderNames()`: lower-cased.
+    pub fn get_header_names(&self) -> Vec<String> {
+        let st = self.slot.st.borrow();
+        st.headers
+            .entries
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect()
+    }
+
+    /// `res.hasHeader(name)`.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.slot.st.borrow().headers.position(name).is_some()
+    }
+
+    /// `res.removeHeader(name)`. Removing Date, Connection, Content-Length,
+    /// Transfer-Encoding or Keep-Alive also keeps the engine from adding its own.
+    pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, Error> {
+        let mut st = self.st();
+        st.check_open()?;
+        st.headers.remove(name);
+        drop(st);
+        Ok(self)
+    }
+
+    /// `res.headersSent`.
+    pub fn headers_sent(&self) -> bool {
+        let st = self.slot.st.borrow();
+        st.head_frozen || st.head_written
+    }
+
+    /// `res.sendDate` (default true).
+    pub fn send_date(&self) -> bool {
+        self.slot.st.borrow().send_date
+    }
+
+    pub fn set_send_date(&mut self, on: bool) -> &mut Self {
+        self.st().send_date = on;
+        self
+    }
+
+    /// `res.writeHead(status, headers)`: sets the status, merges `headers` over the
+    /// `setHeader` values and fixes the head. The bytes go out with the first write/end.
+    pub fn write_head<N, V>(
+        &mut self,
+        status: u16,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<&mut Self, Error>
+    where
+        N: Into<Cow<'static, str>>,
+        V: Into<HeaderValue>,
+    {
+        self.write_head_inner(status, None, headers)
+    }
+
+    /// `res.writeHead(status, statusMessage, headers)`.
+    pub fn write_head_with_message<N, V>(
+        &mut self,
+        status: u16,
+        message: impl Into<Cow<'static, str>>,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<&mut Self, Error>
+    where
+        N: Into<Cow<'static, str>>,
+        V: Into<HeaderValue>,
+    {
+        self.write_head_inner(status, Some(message.into()), headers)
+    }
+
+    fn write_head_inner<N, V>(
+        &mut self,
+        status: u16,
+        message: Option<Cow<'static, str>>,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<&mut Self, Error>
+    where
+        N: Into<Cow<'static, str>>,
+        V: Into<HeaderValue>,
+    {
+        if !(100..=999).contains(&status) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("Invalid status code: {status}"),
+            ));
+        }
+        let mut st = self.st();
+        st.check_open()?;
+        if let Some(m) = &message {
+            if !encode::is_valid_value(m.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    "Invalid character in statusMessage",
+                ));
+            }
+        }
+        let mut pending = Vec::new();
+        for (n, v) in headers {
+            let (n, v) = (n.into(), v.into());
+            validate(&n, &v)?;
+            pending.push((n, v));
+        }
+        for (n, v) in pending {
+            st.headers.set(n, v);
+        }
+        st.status = status;
+        if message.is_some() {
+            st.message = message;
+        }
+        st.head_frozen = true;
+        drop(st);
+        Ok(self)
+    }
+
+    /// `res.write(chunk)`: returns false when the connection's queue is over the high-water
+    /// mark; [`on_drain`](Self::on_drain) fires when it has gone out.
+    pub fn write(&mut self, data: impl AsRef<[u8]>) -> bool {
+        let data = data.as_ref();
+        let mut st = self.st();
+        if st.ended {
+            tracing::debug!("write after end ignored (ERR_STREAM_WRITE_AFTER_END)");
+            return false;
+        }
+        if !st.conn_open() {
+            return false;
+        }
+        if !st.head_written {
+            st.write_head(None);
+        }
+        st.write_body(data);
+        st.mark_dirty();
+        let hwm = st
+            .conn
+            .as_ref()
+            .map_or(usize::MAX, |c| c.ctx.config.write_high_water_mark);
+        if st.queued() >= hwm {
+            st.need_drain = true;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// `res.end()`.
+    pub fn end(&mut self) {
+        self.end_with(b"")
+    }
+
+    /// `res.end(data)`. With nothing written before, Content-Length is set for you.
+    pub fn end_with(&mut self, data: impl AsRef<[u8]>) {
+        let data = data.as_ref();
+        let mut st = self.st();
+        if st.ended {
+            return;
+        }
+        if !st.head_written {
+            st.write_head(Some(data.len()));
+        }
+        st.write_body(data);
+        if st.framing == OutFraming::Chunked {
+            let trailers = std::mem::take(&mut st.trailers);
+            encode::last_chunk(
+                &mut st.buf,
+                trailers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            );
+        }
+        st.ended = true;
+        st.mark_dirty();
+    }
+
+    /// `res.finished` / `res.writableEnded`.
+    pub fn finished(&self) -> bool {
+        self.slot.st.borrow().ended
+    }
+
+    /// `res.addTrailers(headers)`: sent after the last chunk (chunked responses only).
+    pub fn add_trailers<N: Into<String>, V: Into<String>>(
+        &mut self,
+        trailers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<(), Error> {
+        let mut st = self.st();
+        for (n, v) in trailers {
+            let (n, v) = (n.into(), v.into());
+            if !encode::is_token(n.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    format!("Trailer name must be a valid HTTP token [\"{n}\"]"),
+                ));
+            }
+            if !encode::is_valid_value(v.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    format!("Invalid character in trailer content [\"{n}\"]"),
+                ));
+            }
+            st.trailers.push((n, v));
+        }
+        Ok(())
+    }
+
+    /// `res.writeContinue()`: sends `HTTP/1.1 100 Continue` now.
+    pub fn write_continue(&mut self) {
+        let mut st = self.st();
+        if st.head_written || st.ended {
+            return;
+        }
+        st.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        st.mark_dirty();
+    }
+
+    /// 'drain': the queue went below the high-water mark after write() returned false.
+    pub fn on_drain(&mut self, f: impl FnMut() + 'static) {
+        self.st().on_drain = Some(Box::new(f));
+    }
+
+    /// 'finish': the last bytes were handed to the connection.
+    pub fn on_finish(&mut self, f: impl FnOnce() + 'static) {
+        self.st().on_finish = Some(Box::new(f));
+    }
+
+    /// 'close': the response is done (after 'finish') or the connection went away first.
+    pub fn on_close(&mut self, f: impl FnOnce() + 'static) {
+        self.st().on_close = Some(Box::new(f));
+    }
+
+    /// Whether the connection is still there to write to.
+    pub fn is_connected(&self) -> bool {
+        self.slot.st.borrow().conn_open()
+    }
+
+    /// Hands the response to another thread. The shard keeps it; the returned handle sends
+    /// work to the shard and wakes it.
+    pub fn into_remote(self) -> RemoteResponse {
+        let conn = self.slot.st.borrow().conn.clone();
+        match conn {
+            Some(conn) => {
+                let ctx = conn.ctx.clone();
+                let id = ctx.parked.borrow_mut().insert(Some(self));
+                RemoteResponse {
+                    remote: Some(ctx.remote.clone()),
+                    id,
+                }
+            }
+            None => RemoteResponse {
+                remote: None,
+                id: 0,
+            },
+        }
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let ended = self.slot.st.borrow().ended;
+        if !ended {
+            self.end();
+        }
+    }
+}
+
+fn validate(name: &str, value: &HeaderValue) -> Result<(), Error> {
+    if !encode::is_token(name.as_bytes()) {
+        return Err(Error::new(
+            ErrorKind::InvalidHeader,
+            format!("Header name must be a valid HTTP token [\"{name}\"]"),
+        ));
+    }
+    if value
+        .values()
+        .any(|v| !encode::is_valid_value(v.as_bytes()))
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidHeader,
+            format!("Invalid character in header content [\"{name}\"]"),
+        ));
+    }
+    Ok(())
+}
+
+/// A `Send` handle to a [`Response`] that lives on its shard: work posted here runs on the
+/// shard's thread, which is woken for it.
+pub struct RemoteResponse {
+    remote: Option<std::sync::Arc<crate::shard::remote::Remote>>,
+    id: usize,
+}
+
+impl RemoteResponse {
+    /// Runs `f` with the response on its shard.
+    pub fn with(&self, f: impl FnOnce(&mut Response) + Send + 'static) -> bool {
+        let id = self.id;
+        self.post(Box::new(move |shard| {
+            let taken = shard
+                .ctx
+                .parked
+                .borrow_mut()
+                .get_mut(id)
+                .and_then(Option::take);
+            if let Some(mut res) = taken {
+                // No borrow is held while user code runs.
+                f(&mut res);
+                if let Some(slot) = shard.ctx.parked.borrow_mut().get_mut(id) {
+                    *slot = Some(res);
+                }
+            }
+        }))
+    }
+
+    /// Ends the response on its shard with `status`, `headers` and `body`.
+    pub fn end(self, status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> bool {
+        self.finish(move |res| {
+            let _ = res.write_head(status, headers);
+            res.end_with(&body);
+        })
+    }
+
+    /// Runs `f` with the response on its shard, then releases it (ending it if `f` did not).
+    pub fn finish(mut self, f: impl FnOnce(&mut Response) + Send + 'static) -> bool {
+        let id = self.id;
+        let remote = self.remote.take();
+        let task: Task = Box::new(move |shard| {
+            let res = shard.ctx.parked.borrow_mut().try_remove(id).flatten();
+            if let Some(mut res) = res {
+                f(&mut res);
+            }
+        });
+        remote.is_some_and(|r| r.post(task))
+    }
+
+    fn post(&self, task: Task) -> bool {
+        self.remote.as_ref().is_some_and(|r| r.post(task))
+    }
+}
+
+impl Drop for RemoteResponse {
+    fn drop(&mut self) {
+        if let Some(r) = self.remote.take() {
+            let id = self.id;
+            r.post(Box::new(move |shard| {
+                let res = shard.ctx.parked.borrow_mut().try_remove(id);
+                drop(res);
+            }));
+        }
+    }
+}

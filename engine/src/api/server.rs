@@ -1,0 +1,365 @@
+//! `http.createServer(...)` and `server.listen(...)`: a builder for the options and
+//! listeners, and a running [`Server`] of N shard threads.
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::{listen, Config, ListenAddr, Request, Response, SharedHandlers};
+use crate::backend::BackendKind;
+use crate::error::{Error, ErrorKind};
+use crate::shard::{ConnInfo, Shard, ShardHandle};
+
+/// Options and listeners of a server (Node's `http.createServer([options][, listener])`).
+#[derive(Clone, Default)]
+pub struct ServerBuilder {
+    config: Config,
+    handlers: SharedHandlers,
+    on_close: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl ServerBuilder {
+    pub fn new() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// Number of shards (threads), default one per CPU.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.config.shards = n.max(1);
+        self
+    }
+
+    /// `auto` (default), `uring` or `epoll`; the env `RINGHTTP_BACKEND` overrides.
+    pub fn backend(mut self, kind: BackendKind) -> Self {
+        self.config.backend = kind;
+        self
+    }
+
+    /// `server.timeout`: socket inactivity (zero disables).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.config.timeout = d;
+        self
+    }
+
+    /// `server.keepAliveTimeout` (zero disables).
+    pub fn keep_alive_timeout(mut self, d: Duration) -> Self {
+        self.config.keep_alive_timeout = d;
+        self
+    }
+
+    /// `server.headersTimeout`.
+    pub fn headers_timeout(mut self, d: Duration) -> Self {
+        self.config.headers_timeout = d;
+        self
+    }
+
+    /// `server.requestTimeout`.
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.config.request_timeout = d;
+        self
+    }
+
+    /// `server.maxHeadersCount`.
+    pub fn max_headers_count(mut self, n: usize) -> Self {
+        self.config.max_headers_count = n;
+        self
+    }
+
+    /// `server.maxRequestsPerSocket`.
+    pub fn max_requests_per_socket(mut self, n: usize) -> Self {
+        self.config.max_requests_per_socket = n;
+        self
+    }
+
+    /// Node's `maxHeaderSize` option.
+    pub fn max_header_size(mut self, n: usize) -> Self {
+        self.config.limits.max_header_size = n;
+        self
+    }
+
+    /// Largest request body accepted (413 beyond).
+    pub fn max_body_size(mut self, n: u64) -> Self {
+        self.config.max_body_size = Some(n);
+        self
+    }
+
+    /// Every option at once.
+    pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// 'request'.
+    pub fn on_request(mut self, f: impl Fn(Request, Response) + Send + Sync + 'static) -> Self {
+        self.handlers.request = Some(Arc::new(f));
+        self
+    }
+
+    /// 'checkContinue'.
+    pub fn on_check_continue(
+        mut self,
+        f: impl Fn(Request, Response) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.check_continue = Some(Arc::new(f));
+        self
+    }
+
+    /// 'checkExpectation'.
+    pub fn on_check_expectation(
+        mut self,
+        f: impl Fn(Request, Response) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.check_expectation = Some(Arc::new(f));
+        self
+    }
+
+    /// 'connection'.
+    pub fn on_connection(mut self, f: impl Fn(&ConnInfo) + Send + Sync + 'static) -> Self {
+        self.handlers.connection = Some(Arc::new(f));
+        self
+    }
+
+    /// A connection closed.
+    pub fn on_connection_close(mut self, f: impl Fn(&ConnInfo) + Send + Sync + 'static) -> Self {
+        self.handlers.conn_close = Some(Arc::new(f));
+        self
+    }
+
+    /// 'clientError': return the bytes to answer with, or None for the default.
+    pub fn on_client_error(
+        mut self,
+        f: impl Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.client_error = Some(Arc::new(f));
+        self
+    }
+
+    /// 'timeout' (server.timeout expired on a connection).
+    pub fn on_timeout(mut self, f: impl Fn(&ConnInfo) + Send + Sync + 'static) -> Self {
+        self.handlers.timeout = Some(Arc::new(f));
+        self
+    }
+
+    /// 'close': after close() once every connection is gone.
+    pub fn on_close(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_close = Some(Arc::new(f));
+        self
+    }
+
+    /// The options as they stand.
+    pub fn get_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Opens the listeners and starts the shard threads ('listening' when this returns).
+    pub fn listen(self, addr: impl TryInto<ListenAddr, Error = Error>) -> Result<Server, Error> {
+        let addr = addr.try_into()?;
+        let shards = self.config.shards.max(1);
+        let (fds, bound) = listen::open(&addr, shards, self.config.backlog)?;
+        let config = Arc::new(self.config);
+        let remaining = Arc::new(AtomicUsize::new(shards));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let mut threads = Vec::with_capacity(shards);
+        for (i, fd) in fds.into_iter().enumerate() {
+            let (config, handlers, ready) =
+                (config.clone(), self.handlers.clone(), ready_tx.clone());
+            let (remaining, on_close) = (remaining.clone(), self.on_close.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("ringhttp-shard-{i}"))
+                .spawn(move || {
+                    let res = run_shard(config, handlers, fd, &ready);
+                    if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        if let Some(f) = on_close {
+                            f();
+                        }
+                    }
+                    res
+                })
+                .map_err(|e| Error::io(ErrorKind::Backend, "spawning a shard thread", e))?;
+            threads.push(t);
+        }
+        drop(ready_tx);
+        let mut handles = Vec::with_capacity(shards);
+        let mut backend = None;
+        let mut failure = None;
+        for _ in 0..shards {
+            match ready_rx.recv() {
+                Ok(Ok((kind, h))) => {
+                    backend = Some(kind);
+                    handles.push(h);
+                }
+                Ok(Err(e)) => failure = Some(e),
+                Err(_) => {
+                    failure = failure.or(Some(Error::new(
+                        ErrorKind::Backend,
+                        "a shard thread died during start-up",
+                    )))
+                }
+            }
+        }
+        let server = Server {
+            addr,
+            bound,
+            backend: backend.unwrap_or_default(),
+            shards: handles,
+            threads: Mutex::new(threads),
+        };
+        if let Some(e) = failure {
+            server.close();
+            let _ = server.wait();
+            return Err(e);
+        }
+        Ok(server)
+    }
+
+    /// One shard to be driven from another event loop (see [`Shard::run_ready`]), serving
+    /// `addr`. With SO_REUSEPORT several such shards (e.g. one per worker thread) can share
+    /// a port.
+    pub fn build_shard(
+        self,
+        addr: impl TryInto<ListenAddr, Error = Error>,
+    ) -> Result<(Shard, Option<SocketAddr>), Error> {
+        let addr = addr.try_into()?;
+        let (fds, bound) = listen::open(&addr, 1, self.config.backlog)?;
+        let shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;
+        Ok((shard, bound))
+    }
+}
+
+type Ready = mpsc::Sender<Result<(BackendKind, ShardHandle), Error>>;
+
+fn run_shard(
+    config: Arc<Config>,
+    handlers: SharedHandlers,
+    fd: std::os::fd::RawFd,
+    ready: &Ready,
+) -> Result<(), Error> {
+    let mut shard = match Shard::new(config, handlers.for_shard(), vec![fd], false) {
+        Ok(s) => s,
+        Err(e) => {
+            listen::close(fd);
+            let msg = e.to_string();
+            let _ = ready.send(Err(e));
+            return Err(Error::new(ErrorKind::Backend, msg));
+        }
+    };
+    let _ = ready.send(Ok((shard.backend(), shard.handle())));
+    let res = shard.run();
+    if let Err(e) = &res {
+        tracing::error!("shard stopped: {e}");
+    }
+    res
+}
+
+impl TryFrom<&str> for ListenAddr {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self, Error> {
+        ListenAddr::parse(s)
+    }
+}
+
+impl TryFrom<String> for ListenAddr {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        ListenAddr::parse(&s)
+    }
+}
+
+impl TryFrom<(&str, u16)> for ListenAddr {
+    type Error = Error;
+    fn try_from((host, port): (&str, u16)) -> Result<Self, Error> {
+        let h = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        ListenAddr::parse(&format!("{h}:{port}"))
+    }
+}
+
+/// A listening server: N shards, each on its own thread.
+pub struct Server {
+    addr: ListenAddr,
+    bound: Option<SocketAddr>,
+    backend: BackendKind,
+    shards: Vec<ShardHandle>,
+    threads: Mutex<Vec<JoinHandle<Result<(), Error>>>>,
+}
+
+impl Server {
+    /// `server.address()`: the bound TCP address (the real port after port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.bound
+    }
+
+    /// What was listened on.
+    pub fn listen_addr(&self) -> &ListenAddr {
+        &self.addr
+    }
+
+    /// The backend the shards run on.
+    pub fn backend(&self) -> BackendKind {
+        self.backend
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Handles to post work to each shard.
+    pub fn shards(&self) -> &[ShardHandle] {
+        &self.shards
+    }
+
+    /// `server.close()`: stop accepting, close idle connections, let in-flight requests
+    /// finish (their responses say `Connection: close`); 'close' fires when all are gone.
+    pub fn close(&self) {
+        for s in &self.shards {
+            s.close();
+        }
+    }
+
+    /// `server.closeIdleConnections()`.
+    pub fn close_idle_connections(&self) {
+        for s in &self.shards {
+            s.post(|st| st.close_idle_connections());
+        }
+    }
+
+    /// `server.closeAllConnections()`.
+    pub fn close_all_connections(&self) {
+        for s in &self.shards {
+            s.post(|st| st.close_all_connections());
+        }
+    }
+
+    /// Waits until every shard has stopped (after [`close`](Self::close)).
+    pub fn wait(&self) -> Result<(), Error> {
+        let threads = std::mem::take(
+            &mut *self
+                .threads
+                .lock()
+                .map_err(|_| Error::new(ErrorKind::Io, "server lock poisoned"))?,
+        );
+        let mut first_err = None;
+        for t in threads {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => first_err = first_err.or(Some(e)),
+                Err(_) => {
+                    first_err =
+                        first_err.or(Some(Error::new(ErrorKind::Io, "a shard thread panicked")))
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.close();
+        let _ = self.wait();
+    }
+}

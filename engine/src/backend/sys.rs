@@ -1,0 +1,70 @@
+//! Thin, checked wrappers over the few raw syscalls both backends share.
+use std::io;
+use std::os::fd::RawFd;
+
+/// Turns a `-1`-on-error libc return into an `io::Result`.
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// A non-blocking, close-on-exec eventfd.
+pub(crate) fn eventfd() -> io::Result<RawFd> {
+    // SAFETY: plain syscall with constant flags; the returned fd is owned by the caller.
+    cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })
+}
+
+/// Adds one to an eventfd's counter (wakes whoever polls it).
+pub(crate) fn eventfd_signal(fd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live local; a full counter (EAGAIN) still leaves the fd
+    // readable, which is all a wake-up needs.
+    unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+}
+
+/// Resets an eventfd's counter.
+pub(crate) fn eventfd_drain(fd: RawFd) {
+    let mut v: u64 = 0;
+    // SAFETY: reads 8 bytes into a live local; EAGAIN (already zero) is fine.
+    unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
+}
+
+/// Closes a descriptor we own.
+pub(crate) fn close(fd: RawFd) {
+    // SAFETY: the caller owns `fd` and no in-flight operation refers to it any more.
+    unsafe { libc::close(fd) };
+}
+
+/// Sets TCP_NODELAY (responses are batched by the shard, Nagle only adds latency).
+/// Fails harmlessly on unix sockets.
+pub(crate) fn set_nodelay(fd: RawFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt reads 4 bytes from a live local.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            4,
+        )
+    };
+}
+
+/// Makes `fd` non-blocking.
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor the caller owns.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    Ok(())
+}
+
+/// `shutdown(fd, SHUT_WR)`: sends FIN after queued data.
+pub(crate) fn shutdown_write(fd: RawFd) {
+    // SAFETY: shutdown on a descriptor the caller owns.
+    unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+}

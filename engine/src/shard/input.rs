@@ -1,0 +1,311 @@
+//! Bytes in: parse request heads and bodies, start requests, call the handlers.
+use std::cell::OnceCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use super::conn::{Deadline, Life, Phase};
+use super::{panic_message, ShardState};
+use crate::api::body::BodyChan;
+use crate::api::request::ReqInner;
+use crate::api::response::{ResSlot, Response};
+use crate::api::Request;
+use crate::error::Error;
+use crate::proto::h1::{
+    encode, parse_request_head, BodyDecoder, Expect, Framing, ParseError, RequestHead,
+};
+
+impl ShardState {
+    pub(super) fn on_data(&mut self, idx: usize, data: &[u8]) {
+        self.touch(idx);
+        let c = &mut self.conns[idx];
+        match c.life {
+            Life::Open => {}
+            // Lingering or closing: the peer's bytes are read only to be discarded.
+            _ => return,
+        }
+        if c.rbuf.is_empty() {
+            let used = self.process(idx, data);
+            if used < data.len() {
+                self.conns[idx].rbuf.extend_from_slice(&data[used..]);
+            }
+        } else {
+            c.rbuf.extend_from_slice(data);
+            self.reprocess(idx);
+        }
+    }
+
+    /// Parses what is held in the connection's buffer (after new data, or when a
+    /// pipelining bound that held requests back has eased).
+    pub(super) fn reprocess(&mut self, idx: usize) {
+        let buf = std::mem::take(&mut self.conns[idx].rbuf);
+        let used = self.process(idx, &buf);
+        let mut buf = buf;
+        buf.drain(..used);
+        if buf.is_empty() && buf.capacity() > 64 * 1024 {
+            buf = Vec::new();
+        }
+        let c = &mut self.conns[idx];
+        if c.rbuf.is_empty() {
+            c.rbuf = buf;
+        } else {
+            // Bytes appended while we were parsing (cannot happen today; kept safe).
+            buf.extend_from_slice(&c.rbuf);
+            c.rbuf = buf;
+        }
+    }
+
+    pub(super) fn on_eof(&mut self, idx: usize) {
+        let c = &mut self.conns[idx];
+        c.peer_eof = true;
+        if let Phase::Body { chan, .. } = &c.phase {
+            let chan = chan.clone();
+            c.phase = Phase::Done;
+            chan.abort();
+        }
+        match c.life {
+            Life::Open if c.queue.is_empty() && c.unsent() == 0 => self.abort(idx),
+            // Answer what was asked, then close.
+            Life::Open => c.life = Life::Draining,
+            Life::Lingering => self.abort(idx),
+            _ => {}
+        }
+    }
+
+    /// Parses requests from `buf`; returns how many bytes were consumed. The rest stays
+    /// buffered (incomplete head, or held back while too many responses are pending).
+    fn process(&mut self, idx: usize, buf: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            let c = &mut self.conns[idx];
+            if c.life != Life::Open {
+                return buf.len();
+            }
+            match &mut c.phase {
+                Phase::Done => return buf.len(),
+                Phase::Head => {
+                    if pos == buf.len() {
+                        return pos;
+                    }
+                    if c.queue.len() >= self.ctx.config.max_pipelined {
+                        return pos;
+                    }
+                    if c.request_started.is_none() {
+                        c.request_started = Some(self.now);
+                        self.set_deadline(idx, Deadline::Headers);
+                    }
+                    match parse_request_head(&buf[pos..], &self.ctx.config.limits) {
+                        Ok(None) => return pos,
+                        Err(e) => {
+                            self.client_error(idx, e);
+                            return buf.len();
+                        }
+                        Ok(Some(head)) => {
+                            let len = head.len;
+                            self.start_request(idx, &buf[pos..pos + len], head);
+                            pos += len;
+                        }
+                    }
+                }
+                Phase::Body { dec, chan } => {
+                    let chan = chan.clone();
+                    let res = dec.decode(&buf[pos..], &mut |d| chan.push(d));
+                    let done = dec.is_done();
+                    let trailers = if done {
+                        dec.take_trailers()
+                    } else {
+                        Vec::new()
+                    };
+                    match res {
+                        Ok(n) => pos += n,
+                        Err(e) => {
+                            self.client_error(idx, e);
+                            return buf.len();
+                        }
+                    }
+                    if let Some(max) = self.ctx.config.max_body_size {
+                        if chan.st.borrow().received > max {
+                            self.client_error(idx, ParseError::BodyTooLarge);
+                            return buf.len();
+                        }
+                    }
+                    if !done {
+                        return pos;
+                    }
+                    let c = &mut self.conns[idx];
+                    c.phase = Phase::Head;
+                    c.request_started = None;
+                    self.clear_deadline(idx);
+                    chan.complete(trailers);
+                }
+            }
+        }
+    }
+
+    fn take_slot(&self) -> Rc<ResSlot> {
+        self.ctx
+            .slot_pool
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Rc::new(ResSlot::new()))
+    }
+
+    fn start_request(&mut self, idx: usize, bytes: &[u8], head: RequestHead) {
+        let cfg = self.ctx.config.clone();
+        if let Framing::Length(n) = head.framing {
+            if cfg.max_body_size.is_some_and(|max| n > max) {
+                self.client_error(idx, ParseError::BodyTooLarge);
+                return;
+            }
+        }
+        let slot = self.take_slot();
+        let c = &mut self.conns[idx];
+        c.requests += 1;
+        let last_allowed =
+            cfg.max_requests_per_socket != 0 && c.requests >= cfg.max_requests_per_socket;
+        let keep_alive = head.keep_alive && !self.closing && !last_allowed;
+        {
+            let mut st = slot.st.borrow_mut();
+            st.conn = Some(c.shared.clone());
+            st.req_minor = head.minor_version;
+            st.is_head = head.is_head;
+            st.keep_alive = keep_alive;
+        }
+        c.queue.push_back(slot.clone());
+        let body = match head.framing {
+            Framing::None => {
+                c.request_started = None;
+                None
+            }
+            framing => {
+                let chan = BodyChan::new(c.shared.clone());
+                c.phase = Phase::Body {
+                    dec: BodyDecoder::new(framing, &cfg.limits),
+                    chan: chan.clone(),
+                };
+                Some(chan)
+            }
+        };
+        if body.is_some() {
+            self.set_deadline(idx, Deadline::Request);
+        } else {
+            self.clear_deadline(idx);
+        }
+        let c = &mut self.conns[idx];
+        let expect = head.expect;
+        let has_body = body.is_some();
+        let req = Request {
+            inner: Box::new(ReqInner {
+                buf: bytes.to_vec(),
+                head,
+                conn: c.shared.clone(),
+                body,
+                headers: OnceCell::new(),
+                max_headers: if cfg.max_headers_count == 0 {
+                    usize::MAX
+                } else {
+                    cfg.max_headers_count
+                },
+            }),
+        };
+        let mut res = Response::new(slot.clone());
+        let handler = match expect {
+            Expect::Continue if self.handlers.check_continue.is_some() => {
+                self.handlers.check_continue.clone()
+            }
+            Expect::Continue => {
+                if has_body {
+                    res.write_continue();
+                }
+                self.handlers.request.clone()
+            }
+            Expect::Other if self.handlers.check_expectation.is_some() => {
+                self.handlers.check_expectation.clone()
+            }
+            Expect::Other => {
+                let _ = res.set_status_code(417);
+                res.end();
+                return;
+            }
+            Expect::None => self.handlers.request.clone(),
+        };
+        let Some(handler) = handler else {
+            // No 'request' listener: the response ends empty when dropped.
+            return;
+        };
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| handler(req, res))) {
+            tracing::error!("request handler panicked: {}", panic_message(&p));
+            self.handler_panicked(idx, &slot);
+        }
+    }
+
+    /// A handler panicked: 500 if nothing was sent yet, then close either way.
+    fn handler_panicked(&mut self, idx: usize, slot: &Rc<ResSlot>) {
+        let mut st = slot.st.borrow_mut();
+        if !st.head_written {
+            st.buf.clear();
+            st.headers.clear();
+            st.status = 500;
+            st.message = None;
+            st.head_frozen = false;
+            st.keep_alive = false;
+            drop(st);
+            let mut res = Response::new(slot.clone());
+            let _ = res.set_header("Content-Type", "text/plain");
+            res.end_with("Internal Server Error");
+        } else {
+            st.ended = true;
+            st.close_after = true;
+            drop(st);
+        }
+        let c = &mut self.conns[idx];
+        c.shared.mark_dirty();
+        if let Phase::Body { chan, .. } = &c.phase {
+            chan.st.borrow_mut().dump = true;
+        }
+    }
+
+    /// A malformed request: 'clientError' (or the default answer), after the responses
+    /// already owed on this connection, then close.
+    pub(super) fn client_error(&mut self, idx: usize, e: ParseError) {
+        tracing::debug!("client error on connection {idx}: {e}");
+        let err = Error::from(e);
+        let custom = self.handlers.client_error.clone().and_then(|f| {
+            let info = self.info(idx);
+            match catch_unwind(AssertUnwindSafe(|| f(&err, &info))) {
+                Ok(bytes) => bytes,
+                Err(p) => {
+                    tracing::error!("'clientError' listener panicked: {}", panic_message(&p));
+                    None
+                }
+            }
+        });
+        let c = &mut self.conns[idx];
+        if let Phase::Body { chan, .. } = &c.phase {
+            let chan = chan.clone();
+            chan.abort();
+        }
+        c.phase = Phase::Done;
+        let bytes = custom.unwrap_or_else(|| default_error_response(e.status()));
+        let slot = Rc::new(ResSlot::new());
+        {
+            let mut st = slot.st.borrow_mut();
+            st.conn = Some(c.shared.clone());
+            st.buf = bytes;
+            st.head_written = true;
+            st.ended = true;
+            st.close_after = true;
+            st.keep_alive = false;
+        }
+        c.queue.push_back(slot);
+        c.shared.mark_dirty();
+    }
+}
+
+/// Node's default 'clientError' answer: `HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n`
+/// (431, 413, ... with their own reason phrase).
+pub(crate) fn default_error_response(status: u16) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64);
+    encode::status_line(&mut v, status, encode::reason_phrase(status));
+    v.extend_from_slice(b"Connection: close\r\n\r\n");
+    v
+}

@@ -1,0 +1,411 @@
+//! A shard: one thread (or one external event loop), one backend, its own connections,
+//! timers, response-slot pool and Date cache. Nothing here is shared with other shards.
+//!
+//! One turn of the loop: wait for completions (bounded by the next timer), dispatch them
+//! (parse, call handlers), run cross-thread tasks and expired timers, then flush: move
+//! finished response bytes to their connections in request order, start one send per
+//! connection, adjust read interest and close what is done.
+pub(crate) mod conn;
+pub(crate) mod ctx;
+pub mod date;
+mod input;
+mod output;
+pub(crate) mod remote;
+pub(crate) mod sockaddr;
+mod timeouts;
+pub mod timer;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use slab::Slab;
+
+use crate::api::{Config, Handlers};
+use crate::backend::{self, Backend, BackendKind, Event, Recv};
+use crate::error::{Error, ErrorKind};
+use conn::{Conn, Life};
+use ctx::{ConnShared, ShardCtx};
+use remote::{Remote, Task};
+use timer::TimerWheel;
+
+/// What the 'connection' and connection-close listeners see of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    fd: RawFd,
+    id: u64,
+}
+
+impl ConnInfo {
+    /// A number unique on this shard for the connection's lifetime.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        sockaddr::peer(self.fd)
+    }
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        sockaddr::local(self.fd)
+    }
+}
+
+/// The state a shard's handlers and tasks act on (everything but the backend).
+pub struct ShardState {
+    pub(crate) ctx: Rc<ShardCtx>,
+    pub(crate) conns: Slab<Conn>,
+    listeners: Vec<Option<RawFd>>,
+    pub(crate) handlers: Handlers,
+    pub(crate) timers: TimerWheel,
+    expired: Vec<u64>,
+    tasks: Receiver<Task>,
+    pub(crate) now: Instant,
+    next_gen: u32,
+    /// close() was called: no new connections, no keep-alive.
+    pub(crate) closing: bool,
+    /// Connections whose fd must be closed once their operations are done.
+    reap: Vec<usize>,
+    /// Listeners to stop accepting on at the next flush.
+    stop_listeners: bool,
+}
+
+/// A shard. Run it on its own thread with [`Shard::run`], or drive it from another event
+/// loop: poll [`Shard::pollable_fd`] for readability and call [`Shard::run_ready`].
+pub struct Shard {
+    backend: Backend,
+    st: ShardState,
+    external: bool,
+}
+
+impl Shard {
+    /// Builds a shard serving on `listeners` (already bound and listening; the shard takes
+    /// ownership). `external`: driven from another event loop rather than [`run`](Self::run).
+    pub fn new(
+        config: Arc<Config>,
+        handlers: Handlers,
+        listeners: Vec<RawFd>,
+        external: bool,
+    ) -> Result<Shard, Error> {
+        let requested = match BackendKind::from_env()? {
+            Some(k) => k,
+            None => config.backend,
+        };
+        let (remote, tasks) = Remote::new()
+            .map_err(|e| Error::io(ErrorKind::Backend, "eventfd for shard wake-ups", e))?;
+        let remote = Arc::new(remote);
+        let (mut backend, why) = backend::select(requested, external, remote.wake_fd())?;
+        tracing::info!("shard backend: {why}");
+        for (i, &fd) in listeners.iter().enumerate() {
+            backend.add_listener(i, fd).map_err(|e| {
+                Error::io(ErrorKind::Listen, format!("watching listener fd {fd}"), e)
+            })?;
+        }
+        backend
+            .submit()
+            .map_err(|e| Error::io(ErrorKind::Backend, "first submit", e))?;
+        let now = Instant::now();
+        let ctx = Rc::new(ShardCtx {
+            dirty: RefCell::new(Vec::new()),
+            body_ready: RefCell::new(Vec::new()),
+            date: RefCell::new(date::DateCache::new()),
+            config,
+            slot_pool: RefCell::new(Vec::new()),
+            parked: RefCell::new(Slab::new()),
+            remote,
+        });
+        let st = ShardState {
+            ctx,
+            conns: Slab::with_capacity(1024),
+            listeners: listeners.into_iter().map(Some).collect(),
+            handlers,
+            timers: TimerWheel::new(now),
+            expired: Vec::new(),
+            tasks,
+            now,
+            next_gen: 0,
+            closing: false,
+            reap: Vec::new(),
+            stop_listeners: false,
+        };
+        Ok(Shard {
+            backend,
+            st,
+            external,
+        })
+    }
+
+    /// Which backend this shard runs on.
+    pub fn backend(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// Readable when [`run_ready`](Self::run_ready) has work.
+    pub fn pollable_fd(&self) -> RawFd {
+        self.backend.pollable_fd()
+    }
+
+    /// A `Send` handle to post work to this shard and close it from any thread.
+    pub fn handle(&self) -> ShardHandle {
+        ShardHandle {
+            remote: self.st.ctx.remote.clone(),
+        }
+    }
+
+    /// Runs until the shard is closed and its last connection is gone.
+    pub fn run(&mut self) -> Result<(), Error> {
+        while !self.is_finished() {
+            let timeout = self.st.next_timeout();
+            self.turn(timeout)?;
+        }
+        self.shutdown();
+        Ok(())
+    }
+
+    /// Handles everything that is ready without blocking. Returns how long until the next
+    /// timer (the caller should call again by then even without readiness).
+    pub fn run_ready(&mut self) -> Result<Option<Duration>, Error> {
+        self.turn(Some(Duration::ZERO))?;
+        self.backend
+            .submit()
+            .map_err(|e| Error::io(ErrorKind::Io, "submitting to the ring", e))?;
+        Ok(self.st.next_timeout())
+    }
+
+    /// Closed and no connection left.
+    pub fn is_finished(&self) -> bool {
+        self.st.closing && self.st.conns.is_empty()
+    }
+
+    /// Stops accepting, closes idle connections now and the others after their current
+    /// response (Node's `server.close()`).
+    pub fn close(&mut self) {
+        self.st.begin_close();
+        self.st.flush(&mut self.backend);
+        let _ = self.backend.submit();
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.st.conns.len()
+    }
+
+    /// Mutable access to the handlers (to add listeners after construction).
+    pub fn handlers_mut(&mut self) -> &mut Handlers {
+        &mut self.st.handlers
+    }
+
+    fn turn(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.backend.wait(timeout).map_err(|e| {
+            Error::io(
+                ErrorKind::Io,
+                format!("waiting on {}", self.backend.kind()),
+                e,
+            )
+        })?;
+        self.st.now = Instant::now();
+        self.st.ctx.date.borrow_mut().update(SystemTime::now());
+        let st = &mut self.st;
+        self.backend.dispatch(&mut |ev| st.on_event(ev));
+        self.st.run_tasks();
+        self.st.run_timers();
+        self.st.flush(&mut self.backend);
+        if self.external {
+            let _ = self.backend.submit();
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        for l in self.st.listeners.iter_mut() {
+            if let Some(fd) = l.take() {
+                backend::sys::close(fd);
+            }
+        }
+    }
+}
+
+impl Drop for Shard {
+    fn drop(&mut self) {
+        // Every connection's operations must finish before the ring and its buffers go.
+        self.st.closing = true;
+        let ids: Vec<usize> = self.st.conns.iter().map(|(i, _)| i).collect();
+        for i in ids {
+            self.st.abort(i);
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        self.st.flush(&mut self.backend);
+        while !self.st.conns.is_empty() && Instant::now() < deadline {
+            if self.turn(Some(Duration::from_millis(50))).is_err() {
+                break;
+            }
+        }
+        self.shutdown();
+    }
+}
+
+/// A `Send + Sync` handle to a shard: post closures to run on it, or close it.
+#[derive(Clone)]
+pub struct ShardHandle {
+    remote: Arc<Remote>,
+}
+
+impl ShardHandle {
+    /// Runs `f` on the shard's thread. False if the shard is gone.
+    pub fn post(&self, f: impl FnOnce(&mut ShardState) + Send + 'static) -> bool {
+        self.remote.post(Box::new(f))
+    }
+
+    /// Asks the shard to close (see [`Shard::close`]).
+    pub fn close(&self) -> bool {
+        self.post(|st| st.begin_close())
+    }
+}
+
+impl ShardState {
+    fn next_timeout(&self) -> Option<Duration> {
+        self.timers
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    fn on_event(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Accepted { res: Ok(fd), .. } => self.accept(fd),
+            Event::Accepted {
+                res: Err(e),
+                listener,
+            } => {
+                tracing::warn!("accept on listener {listener} failed: {e}");
+            }
+            Event::Recv { conn, res, armed } => {
+                let Some(c) = self.conns.get_mut(conn) else {
+                    return;
+                };
+                c.recv_armed = armed;
+                if !armed {
+                    c.stop_requested = false;
+                }
+                c.shared.mark_dirty();
+                match res {
+                    Recv::Data(d) => self.on_data(conn, d),
+                    Recv::Eof => self.on_eof(conn),
+                    Recv::Error(e) => {
+                        tracing::debug!("recv on connection {conn}: {e}");
+                        self.abort(conn);
+                    }
+                    Recv::Stopped => {}
+                }
+            }
+            Event::Sent { conn, res } => {
+                let Some(c) = self.conns.get_mut(conn) else {
+                    return;
+                };
+                c.sending = false;
+                c.shared.mark_dirty();
+                match res {
+                    Ok(n) => {
+                        c.inflight_off += n;
+                        if c.inflight_off >= c.inflight.len() {
+                            c.inflight.clear();
+                            c.inflight_off = 0;
+                        }
+                        self.touch(conn);
+                    }
+                    Err(e) => {
+                        tracing::debug!("send on connection {conn}: {e}");
+                        self.abort(conn);
+                    }
+                }
+            }
+            Event::Woken => {}
+        }
+    }
+
+    fn accept(&mut self, fd: RawFd) {
+        if self.closing {
+            backend::sys::close(fd);
+            return;
+        }
+        backend::sys::set_nodelay(fd);
+        let entry = self.conns.vacant_entry();
+        let idx = entry.key();
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let shared = Rc::new(ConnShared::new(idx, fd, self.ctx.clone()));
+        entry.insert(Conn::new(fd, self.next_gen, shared.clone()));
+        shared.mark_dirty();
+        self.on_connect_timers(idx);
+        if let Some(f) = self.handlers.connection.clone() {
+            let info = self.info(idx);
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&info))) {
+                tracing::error!("'connection' listener panicked: {}", panic_message(&p));
+            }
+        }
+    }
+
+    pub(crate) fn info(&self, idx: usize) -> ConnInfo {
+        let c = &self.conns[idx];
+        ConnInfo {
+            fd: c.fd,
+            id: ((c.gen as u64) << 32) | idx as u64,
+        }
+    }
+
+    fn run_tasks(&mut self) {
+        while let Ok(task) = self.tasks.try_recv() {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(self))) {
+                tracing::error!("a task posted to the shard panicked: {}", panic_message(&p));
+            }
+        }
+    }
+
+    pub(crate) fn begin_close(&mut self) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        self.stop_listeners = true;
+        let ids: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
+        for idx in ids {
+            let c = &mut self.conns[idx];
+            if c.is_idle() && c.life == Life::Open {
+                self.abort(idx);
+            } else {
+                c.shared.mark_dirty();
+            }
+        }
+    }
+
+    /// Node's `closeIdleConnections()`.
+    pub fn close_idle_connections(&mut self) {
+        let ids: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.is_idle())
+            .map(|(i, _)| i)
+            .collect();
+        for idx in ids {
+            self.abort(idx);
+        }
+    }
+
+    /// Node's `closeAllConnections()`.
+    pub fn close_all_connections(&mut self) {
+        let ids: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
+        for idx in ids {
+            self.abort(idx);
+        }
+    }
+}
+
+pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}

@@ -1,0 +1,268 @@
+//! Bytes out: move finished response bytes to their connection in request order, one send
+//! per connection at a time, read interest, and closing.
+use std::rc::Rc;
+
+use super::conn::{Deadline, Life, Phase};
+use super::ShardState;
+use crate::backend::{sys, Backend};
+
+impl ShardState {
+    /// Runs until no connection is dirty and no body has data to deliver.
+    pub(crate) fn flush(&mut self, backend: &mut Backend) {
+        if self.stop_listeners {
+            self.stop_listeners = false;
+            for (i, l) in self.listeners.iter().enumerate() {
+                if let Some(fd) = *l {
+                    backend.remove_listener(i, fd);
+                }
+            }
+        }
+        loop {
+            let ready = std::mem::take(&mut *self.ctx.body_ready.borrow_mut());
+            for chan in &ready {
+                chan.deliver();
+            }
+            let dirty = std::mem::take(&mut *self.ctx.dirty.borrow_mut());
+            if dirty.is_empty() && ready.is_empty() {
+                break;
+            }
+            for idx in dirty {
+                self.flush_conn(idx, backend);
+            }
+        }
+        let reap = std::mem::take(&mut self.reap);
+        for idx in reap {
+            self.try_reap(idx, backend);
+        }
+    }
+
+    fn flush_conn(&mut self, idx: usize, backend: &mut Backend) {
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        c.shared.clear_dirty();
+        let mut callbacks: Vec<Box<dyn FnOnce()>> = Vec::new();
+        let mut close_after = false;
+        // Responses leave in request order: only the front one writes to the connection.
+        while let Some(slot) = c.queue.front() {
+            let mut st = slot.st.borrow_mut();
+            if !st.buf.is_empty() {
+                if c.out.is_empty() {
+                    std::mem::swap(&mut c.out, &mut st.buf);
+                } else {
+                    c.out.extend_from_slice(&st.buf);
+                    st.buf.clear();
+                }
+            }
+            if !st.ended {
+                break;
+            }
+            close_after |= st.close_after;
+            if let Some(f) = st.on_finish.take() {
+                callbacks.push(f);
+            }
+            if let Some(f) = st.on_close.take() {
+                callbacks.push(f);
+            }
+            drop(st);
+            let slot = c.queue.pop_front().expect("front exists");
+            recycle(&self.ctx.slot_pool, slot);
+            if close_after {
+                break;
+            }
+        }
+        if close_after && c.life == Life::Open {
+            c.life = Life::Draining;
+            c.phase = Phase::Done;
+            c.rbuf = Vec::new();
+        }
+        // One send in flight per connection; the remainder of a partial send goes first.
+        if !c.sending {
+            if c.inflight_off < c.inflight.len() {
+                let rest = &c.inflight[c.inflight_off..];
+                // SAFETY: `inflight` is not touched until this send's completion.
+                unsafe { backend.send(idx, c.fd, rest.as_ptr(), rest.len()) };
+                c.sending = true;
+            } else if !c.out.is_empty() && c.life != Life::Closing {
+                std::mem::swap(&mut c.out, &mut c.inflight);
+                c.out.clear();
+                c.inflight_off = 0;
+                // SAFETY: as above: `inflight` is pinned until the completion arrives.
+                unsafe { backend.send(idx, c.fd, c.inflight.as_ptr(), c.inflight.len()) };
+                c.sending = true;
+            }
+        }
+        let unsent = c.unsent();
+        c.shared.unsent.set(unsent);
+        let cfg = &self.ctx.config;
+        // 'drain' for the response being written once the queue is under the mark.
+        if unsent < cfg.write_high_water_mark {
+            if let Some(slot) = c.queue.front() {
+                let mut st = slot.st.borrow_mut();
+                if st.need_drain {
+                    st.need_drain = false;
+                    if let Some(mut f) = st.on_drain.take() {
+                        drop(st);
+                        let slot = slot.clone();
+                        callbacks.push(Box::new(move || {
+                            f();
+                            let mut st = slot.st.borrow_mut();
+                            if st.on_drain.is_none() {
+                                st.on_drain = Some(f);
+                            }
+                        }));
+                    }
+                }
+            }
+        }
+        let body_ok = match &c.phase {
+            Phase::Body { chan, .. } => chan.wants_more(cfg.write_high_water_mark.max(64 * 1024)),
+            _ => true,
+        };
+        let parse_ok = c.queue.len() < cfg.max_pipelined && unsent < cfg.max_queued_output;
+        let want_read = match c.life {
+            Life::Open => !c.peer_eof && parse_ok && body_ok,
+            Life::Lingering => !c.peer_eof,
+            Life::Draining | Life::Closing => false,
+        };
+        if want_read && !c.recv_armed {
+            backend.arm_recv(idx, c.fd);
+            c.recv_armed = true;
+            c.stop_requested = false;
+        } else if !want_read && c.recv_armed && !c.stop_requested && c.life != Life::Closing {
+            backend.stop_recv(idx, c.fd);
+            c.stop_requested = true;
+        }
+        let reparse = c.life == Life::Open
+            && parse_ok
+            && !c.rbuf.is_empty()
+            && matches!(c.phase, Phase::Head);
+        let drained = c.queue.is_empty() && unsent == 0 && !c.sending;
+        let life = c.life;
+        for f in callbacks {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                tracing::error!("response listener panicked: {}", super::panic_message(&p));
+            }
+        }
+        match life {
+            Life::Draining if drained => self.linger(idx, backend),
+            Life::Closing => self.reap.push(idx),
+            Life::Open if drained => {
+                if self.closing {
+                    self.abort(idx);
+                    self.reap.push(idx);
+                } else if self.conns[idx].is_idle() {
+                    self.set_deadline(idx, Deadline::KeepAlive);
+                }
+            }
+            _ => {}
+        }
+        if reparse {
+            self.reprocess(idx);
+        }
+    }
+
+    /// Our last byte is out: send FIN and read until the peer's, for at most `linger`.
+    fn linger(&mut self, idx: usize, backend: &mut Backend) {
+        let c = &mut self.conns[idx];
+        c.life = Life::Lingering;
+        sys::shutdown_write(c.fd);
+        if c.peer_eof {
+            self.abort(idx);
+            self.reap.push(idx);
+            return;
+        }
+        if !c.recv_armed {
+            backend.arm_recv(idx, c.fd);
+            c.recv_armed = true;
+            c.stop_requested = false;
+        }
+        self.set_deadline(idx, Deadline::Linger);
+    }
+
+    /// Tears the connection down now: pending responses are dropped, operations in
+    /// flight are cut short (shutdown), and the fd is closed once they complete.
+    pub(crate) fn abort(&mut self, idx: usize) {
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if c.life == Life::Closing {
+            return;
+        }
+        c.life = Life::Closing;
+        c.shared.closed.set(true);
+        // SAFETY: shutdown on our own fd; in-flight recv/send complete promptly with EOF/EPIPE.
+        unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
+        if let Phase::Body { chan, .. } = std::mem::replace(&mut c.phase, Phase::Done) {
+            chan.abort();
+        }
+        let slots: Vec<_> = c.queue.drain(..).collect();
+        c.rbuf = Vec::new();
+        c.shared.mark_dirty();
+        self.clear_deadline(idx);
+        for slot in slots {
+            let cb = slot.st.borrow_mut().on_close.take();
+            if let Some(f) = cb {
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                    tracing::error!(
+                        "response 'close' listener panicked: {}",
+                        super::panic_message(&p)
+                    );
+                }
+            }
+        }
+        self.reap.push(idx);
+    }
+
+    /// Closes the fd and frees the slot once no operation refers to them.
+    fn try_reap(&mut self, idx: usize, backend: &mut Backend) {
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if c.life != Life::Closing {
+            return;
+        }
+        if c.recv_armed {
+            if !c.stop_requested {
+                backend.stop_recv(idx, c.fd);
+                c.stop_requested = true;
+            }
+            return;
+        }
+        if c.sending {
+            return;
+        }
+        backend.release(idx, c.fd);
+        sys::close(c.fd);
+        let info = self.info(idx);
+        let c = self.conns.remove(idx);
+        if let Some((id, _)) = c.timer {
+            self.timers.cancel(id);
+        }
+        if let Some(id) = c.idle_timer {
+            self.timers.cancel(id);
+        }
+        if let Some(f) = self.handlers.conn_close.clone() {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&info))) {
+                tracing::error!(
+                    "connection close listener panicked: {}",
+                    super::panic_message(&p)
+                );
+            }
+        }
+    }
+}
+
+/// Returns a finished slot to the pool when nobody else holds it.
+fn recycle(
+    pool: &std::cell::RefCell<Vec<Rc<crate::api::response::ResSlot>>>,
+    slot: Rc<crate::api::response::ResSlot>,
+) {
+    if Rc::strong_count(&slot) == 1 {
+        slot.st.borrow_mut().reset();
+        let mut pool = pool.borrow_mut();
+        if pool.len() < 1024 {
+            pool.push(slot);
+        }
+    }
+}
