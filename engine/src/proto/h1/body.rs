@@ -311,3 +311,101 @@ fn hex_value(b: u8) -> Option<u8> {
 fn is_qdtext(b: u8) -> bool {
     matches!(b, b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff)
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn run(framing: Framing, input: &[u8]) -> (Result<usize, ParseError>, Vec<u8>, BodyDecoder) {
+        let mut dec = BodyDecoder::new(framing, &Limits::default());
+        let mut body = Vec::new();
+        let r = dec.decode(input, &mut |d| body.extend_from_slice(d));
+        (r, body, dec)
+    }
+
+    #[test]
+    fn none_is_done_immediately() {
+        let (r, body, dec) = run(Framing::None, b"GET / HTTP/1.1\r\n");
+        assert_eq!(r, Ok(0));
+        assert!(body.is_empty() && dec.is_done());
+    }
+
+    #[test]
+    fn length_stops_at_end() {
+        let (r, body, dec) = run(Framing::Length(5), b"helloGET");
+        assert_eq!(r, Ok(5));
+        assert_eq!(body, b"hello");
+        assert!(dec.is_done());
+        let (r, _, dec) = run(Framing::Length(5), b"hel");
+        assert_eq!(r, Ok(3));
+        assert!(!dec.is_done());
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let input = b"5;a=b;c=\"q \\\" x\"\r\nhello\r\nA ; z\r\n0123456789\r\n0\r\nX-T:  v \r\nY:\r\n\r\nNEXT";
+        let (r, body, mut dec) = run(Framing::Chunked, input);
+        assert_eq!(r, Ok(input.len() - 4));
+        assert_eq!(body, b"hello0123456789");
+        assert!(dec.is_done());
+        let t = dec.take_trailers();
+        assert_eq!(t.len(), 2);
+        assert_eq!((&t[0].name[..], &t[0].value[..]), (&b"X-T"[..], &b"v"[..]));
+        assert_eq!((&t[1].name[..], &t[1].value[..]), (&b"Y"[..], &b""[..]));
+    }
+
+    #[test]
+    fn byte_at_a_time_matches_whole() {
+        let input = b"3;x\r\nabc\r\n1\r\nd\r\n0\r\nT: 1\r\n\r\n";
+        let mut dec = BodyDecoder::new(Framing::Chunked, &Limits::default());
+        let mut body = Vec::new();
+        for b in input.chunks(1) {
+            assert_eq!(dec.decode(b, &mut |d| body.extend_from_slice(d)), Ok(1));
+        }
+        assert!(dec.is_done());
+        assert_eq!(body, b"abcd");
+        assert_eq!(dec.take_trailers().len(), 1);
+    }
+
+    #[test]
+    fn errors_stick() {
+        let (r, _, mut dec) = run(Framing::Chunked, b"zz");
+        assert_eq!(r, Err(ParseError::InvalidChunkSize));
+        assert_eq!(
+            dec.decode(b"0\r\n\r\n", &mut |_| {}),
+            Err(ParseError::InvalidChunkSize)
+        );
+        assert_eq!(
+            dec.decode(b"", &mut |_| {}),
+            Err(ParseError::InvalidChunkSize)
+        );
+        assert!(dec.take_trailers().is_empty());
+    }
+
+    #[test]
+    fn max_size_digits() {
+        let (r, _, dec) = run(Framing::Chunked, b"ffffffffffffffff\r\nab");
+        assert_eq!(r, Ok(20));
+        assert!(!dec.is_done());
+        let (r, _, _) = run(Framing::Chunked, b"0ffffffffffffffff\r\n");
+        assert_eq!(r, Err(ParseError::InvalidChunkSize));
+    }
+
+    #[test]
+    fn extension_bound_is_per_chunk() {
+        let limits = Limits {
+            max_chunk_ext_size: 4,
+            ..Limits::default()
+        };
+        let mut dec = BodyDecoder::new(Framing::Chunked, &limits);
+        // 4 extension bytes in each chunk: fine.
+        assert_eq!(
+            dec.decode(b"1;abc\r\nx\r\n1;abc\r\ny\r\n", &mut |_| {}),
+            Ok(20)
+        );
+        assert_eq!(
+            dec.decode(b"1;abcd\r\n", &mut |_| {}),
+            Err(ParseError::ChunkExtensionsOverflow)
+        );
+    }
+}

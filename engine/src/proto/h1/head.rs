@@ -650,3 +650,216 @@ fn finish(buf: &[u8], raw: RawHead) -> Result<RequestHead, ParseError> {
         is_head: method == b"HEAD",
     })
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn parse(buf: &[u8]) -> RequestHead {
+        let fast = parse_request_head(buf, &Limits::default())
+            .unwrap()
+            .expect("complete");
+        let reference = parse_request_head_reference(buf, &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{reference:?}"),
+            "fast path and scanner disagree"
+        );
+        fast
+    }
+
+    fn header<'a>(h: &RequestHead, buf: &'a [u8], i: usize) -> (&'a [u8], &'a [u8]) {
+        (h.headers[i].name.of(buf), h.headers[i].value.of(buf))
+    }
+
+    #[test]
+    fn simple_get() {
+        let buf = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+        let h = parse(buf);
+        assert_eq!(h.len, buf.len());
+        assert_eq!(h.start, 0);
+        assert_eq!(h.method(buf), b"GET");
+        assert_eq!(h.target(buf), b"/");
+        assert_eq!(h.minor_version, 1);
+        assert_eq!(header(&h, buf, 0), (&b"Host"[..], &b"127.0.0.1:8080"[..]));
+        assert_eq!(h.framing, Framing::None);
+        assert!(h.keep_alive && !h.upgrade && !h.is_connect && !h.is_head);
+        assert_eq!(h.expect, Expect::None);
+    }
+
+    #[test]
+    fn incomplete_then_overflow() {
+        let limits = Limits {
+            max_header_size: 64,
+            ..Limits::default()
+        };
+        let full = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        for k in 0..full.len() {
+            assert!(
+                parse_request_head(&full[..k], &limits).unwrap().is_none(),
+                "prefix {k}"
+            );
+        }
+        let mut big = b"GET / HTTP/1.1\r\nHost: h\r\nX: ".to_vec();
+        big.resize(63, b'a');
+        assert!(parse_request_head(&big, &limits).unwrap().is_none());
+        big.push(b'a');
+        assert_eq!(
+            parse_request_head(&big, &limits).unwrap_err(),
+            ParseError::HeaderOverflow
+        );
+    }
+
+    #[test]
+    fn head_exactly_at_limit_is_accepted() {
+        let buf = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let limits = Limits {
+            max_header_size: buf.len(),
+            ..Limits::default()
+        };
+        assert!(parse_request_head(buf, &limits).unwrap().is_some());
+        let limits = Limits {
+            max_header_size: buf.len() - 1,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_request_head(buf, &limits).unwrap_err(),
+            ParseError::HeaderOverflow
+        );
+    }
+
+    #[test]
+    fn ows_trimmed_and_case_kept() {
+        let buf =
+            b"GET /x?y=1 HTTP/1.1\r\nhOsT: \t h \t\r\nX-Empty:\r\nX-Sp:   \r\nX-In: a  b\r\n\r\n";
+        let h = parse(buf);
+        assert_eq!(header(&h, buf, 0), (&b"hOsT"[..], &b"h"[..]));
+        assert_eq!(header(&h, buf, 1), (&b"X-Empty"[..], &b""[..]));
+        assert_eq!(header(&h, buf, 2), (&b"X-Sp"[..], &b""[..]));
+        assert_eq!(header(&h, buf, 3), (&b"X-In"[..], &b"a  b"[..]));
+    }
+
+    #[test]
+    fn pipelined_heads() {
+        let buf = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        let a = parse(buf);
+        assert_eq!(a.target(buf), b"/a");
+        let rest = &buf[a.len..];
+        let b = parse(rest);
+        assert_eq!(b.target(rest), b"/b");
+        assert!(b.is_head);
+        assert_eq!(a.len + b.len, buf.len());
+    }
+
+    #[test]
+    fn leading_crlfs_skipped() {
+        let buf = b"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let h = parse(buf);
+        assert_eq!(h.start, 4);
+        assert_eq!(h.len, buf.len());
+        assert_eq!(h.method(buf), b"GET");
+        // A lone CR may still become CRLF.
+        assert!(parse_request_head(b"\r\n\r", &Limits::default())
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        let ka = |s: &[u8]| parse(s).keep_alive;
+        assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: foo\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+        assert!(ka(
+            b"GET / HTTP/1.0\r\nConnection: foo,  keep-alive \r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"
+        ));
+        assert!(!ka(b"GET / HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n"));
+    }
+
+    #[test]
+    fn expect_values() {
+        let ex = |v: &str| {
+            parse(format!("PUT / HTTP/1.1\r\nHost: h\r\nExpect: {v}\r\n\r\n").as_bytes()).expect
+        };
+        assert_eq!(ex("100-continue"), Expect::Continue);
+        assert_eq!(ex("100-Continue"), Expect::Continue);
+        assert_eq!(ex("200-ok"), Expect::Other);
+        assert_eq!(ex(""), Expect::Other);
+    }
+
+    #[test]
+    fn upgrade_needs_both_headers() {
+        let up = |s: &[u8]| parse(s).upgrade;
+        assert!(up(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+        assert!(!up(
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n"
+        ));
+        assert!(!up(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn connect_authority_form() {
+        let buf = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+        let h = parse(buf);
+        assert!(h.is_connect);
+        assert_eq!(h.target(buf), b"example.com:443");
+    }
+
+    #[test]
+    fn many_headers_beyond_stack_array() {
+        let mut s = String::from("GET / HTTP/1.1\r\nHost: h\r\n");
+        for i in 0..300 {
+            s.push_str(&format!("X-{i}: v{i}\r\n"));
+        }
+        s.push_str("Content-Length: 3\r\n\r\n");
+        let buf = s.as_bytes();
+        let h = parse(buf);
+        assert_eq!(h.headers.len(), 302);
+        assert_eq!(header(&h, buf, 300), (&b"X-299"[..], &b"v299"[..]));
+        assert_eq!(h.framing, Framing::Length(3));
+        // Still incomplete (and still correct) with many headers before the end arrives.
+        assert!(
+            parse_request_head(&buf[..buf.len() - 2], &Limits::default())
+                .unwrap()
+                .is_none()
+        );
+        let mut bad = buf[..buf.len() - 2].to_vec();
+        bad.extend_from_slice(b"X: \x01\r\n\r\n");
+        assert_eq!(
+            parse_request_head(&bad, &Limits::default()).unwrap_err(),
+            ParseError::InvalidHeaderValue
+        );
+    }
+
+    #[test]
+    fn content_length_and_chunked_framing() {
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").framing,
+            Framing::None
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n").framing,
+            Framing::Length(7)
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ,chunked\r\n\r\n").framing,
+            Framing::Chunked
+        );
+    }
+}
