@@ -145,11 +145,17 @@ impl BodyDecoder {
                     };
                 }
                 _ => {
-                    if let Err(e) = self.step(input[i]) {
-                        self.state = State::Failed(e);
-                        return Err(e);
+                    let n = match self.run(&input[i..]) {
+                        Ok(0) => self.step(input[i]).map(|()| 1),
+                        other => other,
+                    };
+                    match n {
+                        Ok(n) => i += n,
+                        Err(e) => {
+                            self.state = State::Failed(e);
+                            return Err(e);
+                        }
                     }
-                    i += 1;
                 }
             }
         }
@@ -245,6 +251,32 @@ impl BodyDecoder {
             }
         }
         Ok(())
+    }
+
+    /// Consumes a run of bytes that leave the state unchanged (extension names, tokens,
+    /// quoted text, trailer line content) at once; same result as [`step`](Self::step)
+    /// byte by byte. Returns 0 when `input` does not start with such a run.
+    fn run(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let n = match self.state {
+            State::Ext(Ext::Name | Ext::Token) => input.iter().position(|&b| !is_tchar(b)),
+            State::Ext(Ext::Quoted) => input.iter().position(|&b| !is_qdtext(b)),
+            State::Trailer => memchr::memchr2(b'\r', b'\n', input),
+            _ => return Ok(0),
+        }
+        .unwrap_or(input.len());
+        if let State::Trailer = self.state {
+            self.trailer_len += n;
+            if self.trailer_len > self.max_trailer {
+                return Err(ParseError::TrailerOverflow);
+            }
+            self.line.extend_from_slice(&input[..n]);
+        } else {
+            self.ext_len += n;
+            if self.ext_len > self.max_ext {
+                return Err(ParseError::ChunkExtensionsOverflow);
+            }
+        }
+        Ok(n)
     }
 
     fn count_trailer_byte(&mut self) -> Result<(), ParseError> {
