@@ -11,10 +11,14 @@ mod body;
 pub mod encode;
 mod error;
 mod head;
+#[cfg(test)]
+mod tests;
 
 pub use body::{BodyDecoder, Trailer};
 pub use error::ParseError;
 pub use head::parse_request_head;
+#[doc(hidden)]
+pub use head::parse_request_head_reference;
 
 /// Bounds on what a peer may make us buffer. Defaults follow Node v20 where it has one.
 #[derive(Debug, Clone)]
