@@ -126,7 +126,7 @@ impl TimerWheel {
     }
 
     /// Arms a timer that fires with `payload` once `deadline` has passed.
-    /// A deadline in the past fires on the next poll.
+    /// A deadline in the past fires on the next poll. Panics beyond `u32::MAX - 1` live timers.
     pub fn insert(&mut self, deadline: Instant, payload: u64) -> TimerId {
         let deadline = self.to_ns(deadline);
         let idx = if self.free_head != NIL {
