@@ -1,0 +1,4 @@
+//! ringload: a wrk-compatible HTTP/1.1 load generator on io_uring, the server
+//! comparison harness, and the HTTP/1.1 client side (`client`).
+
+pub mod client;
