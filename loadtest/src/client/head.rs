@@ -101,60 +101,54 @@ fn trim(mut v: &[u8]) -> &[u8] {
 pub fn find_head_end(buf: &[u8]) -> Option<usize> {
     let mut pos = 0;
     while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let line_end = pos + nl;
-        let line = &buf[pos..line_end];
-        if line.is_empty() || line == b"\r" {
-            if pos > 0 {
-                return Some(line_end + 1);
-            }
+        let line = &buf[pos..pos + nl];
+        if pos > 0 && (line.is_empty() || line == b"\r") {
+            return Some(pos + nl + 1);
         }
-        pos = line_end + 1;
+        pos += nl + 1;
     }
     None
 }
 
-/// Parses a complete head (as delimited by [`find_head_end`]).
+/// Parses a complete head (e.g. as delimited by [`find_head_end`]).
 pub fn parse_head(head: &[u8]) -> Result<Head<'_>, ParseError> {
-    let nl = memchr::memchr(b'\n', head).ok_or(ParseError::StatusLine)?;
-    let status_line = trim_cr(&head[..nl]);
-    let (minor_version, status) = parse_status_line(status_line)?;
+    match parse_head_prefix(head)? {
+        Some((h, _)) => Ok(h),
+        None => Err(ParseError::StatusLine),
+    }
+}
+
+/// Parses a head at the start of `buf` in one pass. `Ok(None)` if the head is
+/// not complete yet; otherwise the head and its length (including the empty line).
+pub fn parse_head_prefix(buf: &[u8]) -> Result<Option<(Head<'_>, usize)>, ParseError> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        return Ok(None);
+    };
+    let (minor_version, status) = parse_status_line(trim_cr(&buf[..nl]))?;
     let mut h = Head {
         status,
         minor_version,
         content_length: None,
         chunked: false,
         close: minor_version == 0,
-        raw_headers: trim_end_empty(&head[nl + 1..]),
+        raw_headers: &[],
     };
-    let mut rest = h.raw_headers;
-    while !rest.is_empty() {
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        rest = next;
-        let line = trim_cr(line);
+    let first = nl + 1;
+    let mut pos = first;
+    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+        let line = trim_cr(&buf[pos..pos + nl]);
         if line.is_empty() {
-            continue;
+            h.raw_headers = &buf[first..pos];
+            return Ok(Some((h, pos + nl + 1)));
         }
         let colon = memchr::memchr(b':', line).ok_or(ParseError::Header)?;
         if colon == 0 {
             return Err(ParseError::Header);
         }
         interpret(&mut h, &line[..colon], trim(&line[colon + 1..]))?;
+        pos += nl + 1;
     }
-    Ok(h)
-}
-
-fn trim_end_empty(mut block: &[u8]) -> &[u8] {
-    // Drop the terminating empty line ("\r\n" or "\n") from the header block.
-    for tail in [&b"\r\n"[..], b"\n"] {
-        if let Some(stripped) = block.strip_suffix(tail) {
-            block = stripped;
-            break;
-        }
-    }
-    block
+    Ok(None)
 }
 
 fn parse_status_line(line: &[u8]) -> Result<(u8, u16), ParseError> {

@@ -10,7 +10,7 @@ mod pool;
 mod request;
 mod url;
 
-pub use head::{find_head_end, parse_head, Head, ParseError};
+pub use head::{find_head_end, parse_head, parse_head_prefix, Head, ParseError};
 pub use parser::{Done, Progress, ResponseParser, Sink};
 pub use pool::{Agent, AgentOptions, Response};
 pub use request::Request;

@@ -5,7 +5,7 @@
 //! accumulated in a small side buffer, the common whole-head case is parsed in
 //! place.
 
-use super::head::{find_head_end, parse_head, Head, ParseError};
+use super::head::{find_head_end, parse_head, parse_head_prefix, Head, ParseError};
 
 /// Receives the parts of responses as they are parsed. All methods default to no-ops.
 pub trait Sink {
@@ -140,8 +140,7 @@ impl ResponseParser {
         sink: &mut S,
     ) -> Result<(usize, Option<Option<Done>>), ParseError> {
         if self.partial.is_empty() {
-            if let Some(end) = find_head_end(data) {
-                let h = parse_head(&data[..end])?;
+            if let Some((h, end)) = parse_head_prefix(data)? {
                 return Ok((end, Some(self.on_head(&h, sink))));
             }
             self.stash(data)?;
