@@ -2,3 +2,4 @@
 //! comparison harness, and the HTTP/1.1 client side (`client`).
 
 pub mod client;
+pub mod ring;
