@@ -3,3 +3,7 @@
 
 pub mod client;
 pub mod ring;
+pub mod load;
+pub mod stats;
+pub mod cli;
+pub mod report;
