@@ -85,7 +85,11 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 64)]
     pub conns: usize,
     /// Load shapes: plain, or pipeN for N pipelined requests
-    #[arg(long = "pipeline-shapes", value_delimiter = ',', default_value = "plain,pipe16")]
+    #[arg(
+        long = "pipeline-shapes",
+        value_delimiter = ',',
+        default_value = "plain,pipe16"
+    )]
     pub shapes: Vec<String>,
     /// Pin servers to CPU 0 and the load generator to CPU 1
     #[arg(long)]
@@ -107,9 +111,13 @@ pub struct CompareArgs {
 /// Parses wrk-style durations: `10` (seconds), `10s`, `500ms`, `2m`, `1h`, `1.5s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("invalid duration: {s:?}"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration: {s:?}"))?;
     let secs = match unit.to_ascii_lowercase().as_str() {
         "" | "s" => v,
         "ms" => v / 1e3,
@@ -126,7 +134,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Splits `Name: value` header flags.
 pub fn parse_header(h: &str) -> Result<(String, String), String> {
-    let (n, v) = h.split_once(':').ok_or_else(|| format!("header without ':': {h:?}"))?;
+    let (n, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("header without ':': {h:?}"))?;
     let n = n.trim();
     if n.is_empty() {
         return Err(format!("empty header name: {h:?}"));

@@ -12,7 +12,7 @@ use std::time::Duration;
 fn main() {
     let cli = Cli::parse();
     let r = match cli.command {
-        Some(Command::Compare(_args)) => todo!(),
+        Some(Command::Compare(args)) => ringload::compare::run(&args),
         None => run_load(&cli.load),
     };
     if let Err(e) = r {
@@ -23,19 +23,25 @@ fn main() {
 
 /// Builds the run configuration from wrk-style flags.
 fn config(a: &LoadArgs) -> Result<(LoadConfig, RunInfo)> {
-    let Some(url_s) = a.url.as_deref() else { bail!("missing URL (usage: ringload [flags] http://host:port/path)") };
+    let Some(url_s) = a.url.as_deref() else {
+        bail!("missing URL (usage: ringload [flags] http://host:port/path)")
+    };
     let url = Url::parse(url_s)?;
-    let addr = url.socket_addr().with_context(|| format!("resolving {}", url.host))?;
+    let addr = url
+        .socket_addr()
+        .with_context(|| format!("resolving {}", url.host))?;
     let mut req = Request::get(&url.path);
     req.method = a.method.to_ascii_uppercase();
     for h in &a.headers {
-        req.headers.push(parse_header(h).map_err(anyhow::Error::msg)?);
+        req.headers
+            .push(parse_header(h).map_err(anyhow::Error::msg)?);
     }
     if let Some(b) = &a.body {
         req.body = b.clone().into_bytes();
     }
     if let Some(f) = &a.body_file {
-        req.body = std::fs::read(f).with_context(|| format!("reading --body-file {}", f.display()))?;
+        req.body =
+            std::fs::read(f).with_context(|| format!("reading --body-file {}", f.display()))?;
     }
     if a.connections < a.threads {
         bail!("number of connections must be >= threads");
@@ -84,7 +90,10 @@ fn run_load(a: &LoadArgs) -> Result<()> {
     }
     let r = load::run(&cfg)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report::json(&info, &r))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::json(&info, &r))?
+        );
     } else {
         print!("{}", report::text(&info, &r, a.latency));
     }

@@ -68,11 +68,29 @@ pub fn text(info: &RunInfo, r: &LoadResult, latency: bool) -> String {
         within
     );
     let per_thread = r.stats.requests as f64 / secs / info.threads as f64;
-    let _ = writeln!(o, "    Req/Sec {:>9} {:>9} {:>9} {:>8.2}%", fmt_count(per_thread), "-", "-", 100.0);
+    let _ = writeln!(
+        o,
+        "    Req/Sec {:>9} {:>9} {:>9} {:>8.2}%",
+        fmt_count(per_thread),
+        "-",
+        "-",
+        100.0
+    );
     if latency {
         let _ = writeln!(o, "  Latency Distribution");
-        for (label, q) in [("50", 0.5), ("75", 0.75), ("90", 0.9), ("99", 0.99), ("99.9", 0.999)] {
-            let _ = writeln!(o, "  {:>5}% {:>9}", label, fmt_us(h.value_at_quantile(q) as f64));
+        for (label, q) in [
+            ("50", 0.5),
+            ("75", 0.75),
+            ("90", 0.9),
+            ("99", 0.99),
+            ("99.9", 0.999),
+        ] {
+            let _ = writeln!(
+                o,
+                "  {:>5}% {:>9}",
+                label,
+                fmt_us(h.value_at_quantile(q) as f64)
+            );
         }
     }
     let _ = writeln!(
@@ -94,7 +112,11 @@ pub fn text(info: &RunInfo, r: &LoadResult, latency: bool) -> String {
         let _ = writeln!(o, "  Non-2xx or 3xx responses: {}", e.status);
     }
     let _ = writeln!(o, "Requests/sec: {:>10.2}", r.stats.requests as f64 / secs);
-    let _ = writeln!(o, "Transfer/sec: {:>10}", fmt_bytes(r.stats.bytes as f64 / secs));
+    let _ = writeln!(
+        o,
+        "Transfer/sec: {:>10}",
+        fmt_bytes(r.stats.bytes as f64 / secs)
+    );
     o
 }
 
@@ -125,7 +147,11 @@ fn within_stdev(r: &LoadResult, mean: f64, sd: f64) -> f64 {
     }
     let lo = (mean - sd).max(0.0) as u64;
     let hi = (mean + sd) as u64;
-    let n: u64 = h.iter_recorded().filter(|v| (lo..=hi).contains(&v.value_iterated_to())).map(|v| v.count_at_value()).sum();
+    let n: u64 = h
+        .iter_recorded()
+        .filter(|v| (lo..=hi).contains(&v.value_iterated_to()))
+        .map(|v| v.count_at_value())
+        .sum();
     n as f64 * 100.0 / h.len() as f64
 }
 
@@ -133,7 +159,13 @@ fn within_stdev(r: &LoadResult, mean: f64, sd: f64) -> f64 {
 pub fn json(info: &RunInfo, r: &LoadResult) -> Value {
     let h = &r.stats.latency;
     let secs = r.elapsed.as_secs_f64().max(1e-9);
-    let q = |x: f64| if h.is_empty() { 0 } else { h.value_at_quantile(x) };
+    let q = |x: f64| {
+        if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(x)
+        }
+    };
     let e = &r.stats.errors;
     json!({
         "url": info.url,

@@ -125,7 +125,10 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadResult> {
             timeout: cfg.timeout,
         })
         .collect();
-    let shared = Shared { done: (0..threads).map(|_| AtomicU64::new(0)).collect(), stop: AtomicBool::new(false) };
+    let shared = Shared {
+        done: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+        stop: AtomicBool::new(false),
+    };
     let cpu0 = sys::own_cpu_time();
     let results = std::thread::scope(|s| {
         let handles: Vec<_> = setups
@@ -143,10 +146,18 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadResult> {
         if cfg.progress {
             progress(&shared, &handles);
         }
-        handles.into_iter().map(|h| h.join().expect("load thread panicked")).collect::<Vec<_>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("load thread panicked"))
+            .collect::<Vec<_>>()
     });
     let cpu = sys::own_cpu_time().saturating_sub(cpu0);
-    let mut merged = LoadResult { stats: Stats::new(), elapsed: Duration::ZERO, backend: "io_uring", cpu };
+    let mut merged = LoadResult {
+        stats: Stats::new(),
+        elapsed: Duration::ZERO,
+        backend: "io_uring",
+        cpu,
+    };
     for r in results {
         let (stats, elapsed, backend) = r?;
         merged.stats.merge(&stats);
@@ -158,7 +169,11 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadResult> {
     Ok(merged)
 }
 
-fn thread_main(setup: &ThreadSetup, shared: &Shared, backend: Backend) -> Result<(Stats, Duration, &'static str)> {
+fn thread_main(
+    setup: &ThreadSetup,
+    shared: &Shared,
+    backend: Backend,
+) -> Result<(Stats, Duration, &'static str)> {
     if backend != Backend::Poll {
         match uring::prepare(setup) {
             Ok(drv) => {
@@ -186,7 +201,10 @@ fn progress<T>(shared: &Shared, handles: &[std::thread::ScopedJoinHandle<'_, T>]
         if secs > last {
             last = secs;
             let n = shared.total();
-            eprint!("\r  {secs:>4}s  {n:>12} requests  {:>12.0} req/s   ", n as f64 / start.elapsed().as_secs_f64());
+            eprint!(
+                "\r  {secs:>4}s  {n:>12} requests  {:>12.0} req/s   ",
+                n as f64 / start.elapsed().as_secs_f64()
+            );
         }
     }
     if last > 0 {

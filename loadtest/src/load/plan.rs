@@ -31,8 +31,17 @@ impl Plan {
     /// `depth` requests per send; at most `quota` answered requests in total;
     /// `rate` requests per second from time `start` (ns), if paced.
     pub fn new(depth: usize, quota: Option<u64>, rate: Option<f64>, start: u64) -> Plan {
-        let pacer = rate.map(|r| Pacer { start, interval: 1e9 / r.max(1e-3), issued: 0 });
-        Plan { depth: depth.max(1), quota, live: 0, pacer }
+        let pacer = rate.map(|r| Pacer {
+            start,
+            interval: 1e9 / r.max(1e-3),
+            issued: 0,
+        });
+        Plan {
+            depth: depth.max(1),
+            quota,
+            live: 0,
+            pacer,
+        }
     }
 
     /// Paced by `--rate`.

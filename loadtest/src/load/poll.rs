@@ -59,7 +59,9 @@ pub fn run(setup: &ThreadSetup, shared: &Shared) -> io::Result<(Stats, Duration)
                     }
                 }
             }
-            let Some(stream) = c.stream.as_mut() else { continue };
+            let Some(stream) = c.stream.as_mut() else {
+                continue;
+            };
             if c.out.0 == c.out.1 {
                 let n = plan.fill(&mut c.session, now);
                 c.out = (0, n * req_len);
@@ -78,7 +80,11 @@ pub fn run(setup: &ThreadSetup, shared: &Shared) -> io::Result<(Stats, Duration)
                 drop_conn(c, &mut plan, 0);
                 continue;
             }
-            let ev = if c.out.0 < c.out.1 { POLLIN | POLLOUT } else { POLLIN };
+            let ev = if c.out.0 < c.out.1 {
+                POLLIN | POLLOUT
+            } else {
+                POLLIN
+            };
             fds.push(poll_fd(stream.as_raw_fd(), ev));
             ids.push(i);
         }
@@ -144,7 +150,11 @@ fn read_all(c: &mut Conn, buf: &mut [u8], now: u64, stats: &mut Stats) -> Result
             Ok(0) => {
                 c.session.on_eof(now, stats).map_err(|_| Failure::Error)?;
                 let lost = c.session.inflight() > 0;
-                return Err(if lost { Failure::Error } else { Failure::Closed });
+                return Err(if lost {
+                    Failure::Error
+                } else {
+                    Failure::Closed
+                });
             }
             Ok(n) => match c.session.on_data(&buf[..n], now, stats) {
                 Ok(After::Continue) => {}

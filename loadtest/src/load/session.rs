@@ -28,7 +28,11 @@ impl Session {
     pub fn new(depth: usize, head_method: bool) -> Session {
         let mut parser = ResponseParser::new();
         parser.set_head_request(head_method);
-        Session { parser, starts: VecDeque::with_capacity(depth), last_activity: 0 }
+        Session {
+            parser,
+            starts: VecDeque::with_capacity(depth),
+            last_activity: 0,
+        }
     }
 
     /// Requests sent (or about to be) and not yet answered.
@@ -44,7 +48,12 @@ impl Session {
     }
 
     /// Parses received bytes, recording each completed response.
-    pub fn on_data(&mut self, mut data: &[u8], now: u64, stats: &mut Stats) -> Result<After, ParseError> {
+    pub fn on_data(
+        &mut self,
+        mut data: &[u8],
+        now: u64,
+        stats: &mut Stats,
+    ) -> Result<After, ParseError> {
         stats.bytes += data.len() as u64;
         self.last_activity = now;
         while !data.is_empty() {

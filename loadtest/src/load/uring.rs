@@ -19,7 +19,11 @@ fn tag(slot: usize, gen: u32, kind: u64) -> u64 {
 }
 
 fn untag(ud: u64) -> (usize, u32, u64) {
-    ((ud & 0xffff_ffff) as usize, (ud >> 32) as u32 & 0xff_ffff, ud >> 56)
+    (
+        (ud & 0xffff_ffff) as usize,
+        (ud >> 32) as u32 & 0xff_ffff,
+        ud >> 56,
+    )
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -65,7 +69,11 @@ pub fn prepare(setup: &ThreadSetup) -> std::io::Result<Driver> {
 
 /// Runs one thread's share of the load until the deadline or the request quota.
 /// Returns the stats and the measured duration.
-pub fn run(drv: Driver, setup: &ThreadSetup, shared: &Shared) -> std::io::Result<(Stats, Duration)> {
+pub fn run(
+    drv: Driver,
+    setup: &ThreadSetup,
+    shared: &Shared,
+) -> std::io::Result<(Stats, Duration)> {
     let t0 = Instant::now();
     let clock = || t0.elapsed().as_nanos() as u64;
     let conns = (0..setup.connections)
@@ -100,7 +108,10 @@ pub fn run(drv: Driver, setup: &ThreadSetup, shared: &Shared) -> std::io::Result
         if now >= end || w.plan.finished(w.stats.requests) || shared.stopped() {
             break;
         }
-        let wake = [Some(tick_at), Some(end), w.plan.next_due()].into_iter().flatten().min();
+        let wake = [Some(tick_at), Some(end), w.plan.next_due()]
+            .into_iter()
+            .flatten()
+            .min();
         let wait = wake.unwrap_or(end).saturating_sub(now).max(1_000);
         w.drv.wait(Duration::from_nanos(wait))?;
         cqes.clear();
@@ -123,7 +134,9 @@ pub fn run(drv: Driver, setup: &ThreadSetup, shared: &Shared) -> std::io::Result
     let elapsed = clock();
     w.drv.drain(Duration::from_secs(2));
     shared.publish(setup.index, w.stats.requests);
-    let Worker { stats, conns, drv, .. } = w;
+    let Worker {
+        stats, conns, drv, ..
+    } = w;
     drop(drv);
     drop(conns);
     Ok((stats, Duration::from_nanos(elapsed)))
@@ -149,7 +162,9 @@ impl Worker<'_> {
     fn down(&mut self, i: usize, now: u64, count: impl FnOnce(&mut crate::stats::Errors)) {
         count(&mut self.stats.errors);
         self.close(i);
-        self.conns[i].state = State::Down { retry_at: now + TICK_NS };
+        self.conns[i].state = State::Down {
+            retry_at: now + TICK_NS,
+        };
     }
 
     fn close(&mut self, i: usize) {
@@ -175,7 +190,10 @@ impl Worker<'_> {
 
     fn complete(&mut self, c: &Cqe, now: u64) {
         let (i, gen, kind) = untag(c.user_data);
-        let live = self.conns.get(i).is_some_and(|k| k.gen & 0xff_ffff == gen && k.sock.is_some());
+        let live = self
+            .conns
+            .get(i)
+            .is_some_and(|k| k.gen & 0xff_ffff == gen && k.sock.is_some());
         if !live {
             if let Some(bid) = c.buffer() {
                 self.drv.recycle(bid);
@@ -203,7 +221,9 @@ impl Worker<'_> {
         if let Some(bid) = c.buffer() {
             let len = c.result.max(0) as usize;
             let conn = &mut self.conns[i];
-            let r = conn.session.on_data(self.drv.data(bid, len), now, &mut self.stats);
+            let r = conn
+                .session
+                .on_data(self.drv.data(bid, len), now, &mut self.stats);
             self.drv.recycle(bid);
             match r {
                 Err(_) => return self.down(i, now, |e| e.read += 1),
@@ -236,7 +256,11 @@ impl Worker<'_> {
         c.send.0 += res as usize;
         if c.send.0 < c.send.1 {
             let sock = c.sock.as_ref().expect("live connection has a socket");
-            if self.drv.send(sock, c.send.0..c.send.1, tag(i, c.gen, SEND)).is_err() {
+            if self
+                .drv
+                .send(sock, c.send.0..c.send.1, tag(i, c.gen, SEND))
+                .is_err()
+            {
                 self.down(i, now, |e| e.write += 1);
             }
             return;
@@ -259,7 +283,11 @@ impl Worker<'_> {
         c.send = (0, n * self.req_len);
         c.sending = true;
         c.session.last_activity = now;
-        if self.drv.send(sock, 0..n * self.req_len, tag(i, c.gen, SEND)).is_err() {
+        if self
+            .drv
+            .send(sock, 0..n * self.req_len, tag(i, c.gen, SEND))
+            .is_err()
+        {
             self.down(i, now, |e| e.write += 1);
         }
     }
@@ -274,8 +302,7 @@ impl Worker<'_> {
                     self.down(i, now, |e| e.connect += 1)
                 }
                 State::Open
-                    if c.session.inflight() > 0
-                        && now - c.session.last_activity > self.timeout =>
+                    if c.session.inflight() > 0 && now - c.session.last_activity > self.timeout =>
                 {
                     let n = c.session.inflight() as u64;
                     self.stats.errors.timeout += n;
