@@ -61,7 +61,10 @@ impl Plan {
 
     /// Requests lost with a closed connection may be sent again.
     pub fn lost(&mut self, n: usize) {
-        self.live -= n as u64;
+        // `live` is only tracked against a quota.
+        if self.quota.is_some() {
+            self.live -= n as u64;
+        }
     }
 
     fn grant(&mut self, want: usize) -> usize {
