@@ -46,7 +46,7 @@ fn config(a: &LoadArgs) -> Result<(LoadConfig, RunInfo)> {
     if a.connections < a.threads {
         bail!("number of connections must be >= threads");
     }
-    if a.rate.is_some_and(|r| !(r > 0.0)) {
+    if a.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
         bail!("--rate must be positive");
     }
     let duration = match (a.duration, a.requests) {

@@ -4,6 +4,9 @@
 use super::Row;
 use std::fmt::Write;
 
+/// A panel: its title and the value it plots.
+type Panel = (&'static str, fn(&Row) -> f64);
+
 const COLORS: [&str; 6] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1",
 ];
@@ -25,7 +28,7 @@ pub fn render(rows: &[Row], servers: &[String], shapes: &[String]) -> String {
         o,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="12">"#
     );
-    let panels: [(&str, fn(&Row) -> f64); 2] = [
+    let panels: [Panel; 2] = [
         ("requests/s (median)", |r| r.rps),
         ("server CPU µs/request (median)", |r| r.cpu_us),
     ];

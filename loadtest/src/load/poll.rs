@@ -69,9 +69,8 @@ pub fn run(setup: &ThreadSetup, shared: &Shared) -> io::Result<(Stats, Duration)
                     c.session.last_activity = now;
                 }
             }
-            if let Err(e) = flush(stream, &payload, &mut c.out) {
+            if flush(stream, &payload, &mut c.out).is_err() {
                 drop_conn(c, &mut plan, now);
-                let _ = e;
                 stats.errors.write += 1;
                 continue;
             }
