@@ -177,11 +177,36 @@ pub(crate) struct Suppressed {
     pub transfer_encoding: bool,
 }
 
+/// Headers the engine writes itself unless the handler set them.
+pub(crate) mod special {
+    pub const CONTENT_LENGTH: u8 = 1;
+    pub const TRANSFER_ENCODING: u8 = 2;
+    pub const DATE: u8 = 4;
+    pub const CONNECTION: u8 = 8;
+    pub const KEEP_ALIVE: u8 = 16;
+
+    /// Which special header `name` is (0 for none). Length first: most names are not.
+    #[inline]
+    pub fn of(name: &str) -> u8 {
+        let is = |s: &str| name.eq_ignore_ascii_case(s);
+        match name.len() {
+            4 if is("date") => DATE,
+            10 if is("connection") => CONNECTION,
+            10 if is("keep-alive") => KEEP_ALIVE,
+            14 if is("content-length") => CONTENT_LENGTH,
+            17 if is("transfer-encoding") => TRANSFER_ENCODING,
+            _ => 0,
+        }
+    }
+}
+
 /// A response's headers, as set by `setHeader`: names keep their case, lookups ignore it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OutHeaders {
     pub entries: Vec<(Cow<'static, str>, HeaderValue)>,
     pub suppressed: Suppressed,
+    /// `special::*` bits of the names present.
+    pub present: u8,
 }
 
 impl OutHeaders {
@@ -191,7 +216,14 @@ impl OutHeaders {
             .position(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
+    /// Whether a special header (`special::*`) was set.
+    #[inline]
+    pub fn has(&self, bit: u8) -> bool {
+        self.present & bit != 0
+    }
+
     pub fn set(&mut self, name: Cow<'static, str>, value: HeaderValue) {
+        self.present |= special::of(&name);
         match self.position(&name) {
             Some(i) => self.entries[i] = (name, value),
             None => self.entries.push((name, value)),
@@ -204,14 +236,16 @@ impl OutHeaders {
 
     pub fn remove(&mut self, name: &str) -> bool {
         let s = &mut self.suppressed;
-        match name.to_ascii_lowercase().as_str() {
-            "date" => s.date = true,
-            "connection" => s.connection = true,
-            "keep-alive" => s.keep_alive = true,
-            "content-length" => s.content_length = true,
-            "transfer-encoding" => s.transfer_encoding = true,
+        let bit = special::of(name);
+        match bit {
+            special::DATE => s.date = true,
+            special::CONNECTION => s.connection = true,
+            special::KEEP_ALIVE => s.keep_alive = true,
+            special::CONTENT_LENGTH => s.content_length = true,
+            special::TRANSFER_ENCODING => s.transfer_encoding = true,
             _ => {}
         }
+        self.present &= !bit;
         match self.position(name) {
             Some(i) => {
                 self.entries.remove(i);
@@ -221,8 +255,11 @@ impl OutHeaders {
         }
     }
 
+    /// Forgets everything, keeping the allocation.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.suppressed = Suppressed::default();
+        self.present = 0;
     }
 }
 

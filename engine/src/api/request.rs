@@ -21,7 +21,7 @@ pub(crate) struct ReqInner {
 
 /// Node's `http.IncomingMessage` for a server request.
 pub struct Request {
-    pub(crate) inner: Box<ReqInner>,
+    pub(crate) inner: ReqInner,
 }
 
 impl Request {
@@ -217,6 +217,13 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
+        // The head buffer goes back to the shard's pool (capacity kept).
+        let buf = std::mem::take(&mut self.inner.buf);
+        let mut pool = self.inner.conn.ctx.head_bufs.borrow_mut();
+        if pool.len() < 1024 && buf.capacity() <= 64 * 1024 {
+            pool.push(buf);
+        }
+        drop(pool);
         if let Some(b) = &self.inner.body {
             let mut st = b.st.borrow_mut();
             if st.on_data.is_none() && st.on_end.is_none() {

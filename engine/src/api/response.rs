@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::headers::{HeaderValue, OutHeaders};
+use super::headers::{special, HeaderValue, OutHeaders};
 use crate::error::{Error, ErrorKind};
 use crate::proto::h1::encode;
 use crate::shard::ctx::ConnShared;
@@ -80,12 +80,28 @@ impl ResState {
         }
     }
 
-    /// Clears for reuse, keeping the buffer's capacity.
+    /// Clears for reuse, keeping the buffers' capacity (field by field: cheaper than
+    /// building and dropping a whole state per request).
     pub fn reset(&mut self) {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        *self = ResState::new();
-        self.buf = buf;
+        self.conn = None;
+        self.req_minor = 1;
+        self.is_head = false;
+        self.keep_alive = true;
+        self.status = 200;
+        self.message = None;
+        self.headers.clear();
+        self.send_date = true;
+        self.head_frozen = false;
+        self.head_written = false;
+        self.framing = OutFraming::Undecided;
+        self.buf.clear();
+        self.ended = false;
+        self.close_after = false;
+        self.trailers.clear();
+        self.need_drain = false;
+        self.on_drain = None;
+        self.on_finish = None;
+        self.on_close = None;
     }
 
     fn check_open(&self) -> Result<(), Error> {
@@ -116,8 +132,16 @@ impl ResState {
             || self.status == 304
             || (100..200).contains(&self.status);
         let h = &self.headers;
-        let user_cl = h.get("content-length");
-        let user_te = h.get("transfer-encoding");
+        let user_cl = if h.has(special::CONTENT_LENGTH) {
+            h.get("content-length")
+        } else {
+            None
+        };
+        let user_te = if h.has(special::TRANSFER_ENCODING) {
+            h.get("transfer-encoding")
+        } else {
+            None
+        };
         let mut add_cl = None;
         let mut add_te = false;
         self.framing = if let Some(v) = user_cl {
@@ -153,9 +177,11 @@ impl ResState {
         if self.framing == OutFraming::Close {
             self.keep_alive = false;
         }
-        if let Some(v) = h.get("connection") {
-            if v.joined().to_ascii_lowercase().contains("close") {
-                self.keep_alive = false;
+        if h.has(special::CONNECTION) {
+            if let Some(v) = h.get("connection") {
+                if v.joined().to_ascii_lowercase().contains("close") {
+                    self.keep_alive = false;
+                }
             }
         }
         self.close_after = !self.keep_alive;
@@ -172,13 +198,12 @@ impl ResState {
                 encode::header(out, name.as_bytes(), v.as_bytes());
             }
         }
-        let has = |n: &str| h.position(n).is_some();
-        if self.send_date && !h.suppressed.date && !has("date") {
+        if self.send_date && !h.suppressed.date && !h.has(special::DATE) {
             if let Some(ctx) = &ctx {
                 encode::header(out, b"Date", ctx.date.borrow().value());
             }
         }
-        if !h.suppressed.connection && !has("connection") {
+        if !h.suppressed.connection && !h.has(special::CONNECTION) {
             let v: &[u8] = if self.keep_alive {
                 b"keep-alive"
             } else {
@@ -186,7 +211,7 @@ impl ResState {
             };
             encode::header(out, b"Connection", v);
         }
-        if self.keep_alive && !h.suppressed.keep_alive && !has("keep-alive") {
+        if self.keep_alive && !h.suppressed.keep_alive && !h.has(special::KEEP_ALIVE) {
             if let Some(ctx) = &ctx {
                 let ms = ctx.config.keep_alive_timeout.as_millis() as u64;
                 if ms > 0 {

@@ -185,7 +185,11 @@ impl ServerBuilder {
         let mut failure = None;
         for _ in 0..shards {
             match ready_rx.recv() {
-                Ok(Ok((kind, h))) => {
+                Ok(Ok((kind, why, h))) => {
+                    if backend.is_none() {
+                        // One line per server, not per shard.
+                        tracing::info!("backend: {why}");
+                    }
                     backend = Some(kind);
                     handles.push(h);
                 }
@@ -223,11 +227,12 @@ impl ServerBuilder {
         let addr = addr.try_into()?;
         let (fds, bound) = listen::open(&addr, 1, self.config.backlog)?;
         let shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;
+        tracing::info!("backend: {}", shard.backend_reason());
         Ok((shard, bound))
     }
 }
 
-type Ready = mpsc::Sender<Result<(BackendKind, ShardHandle), Error>>;
+type Ready = mpsc::Sender<Result<(BackendKind, String, ShardHandle), Error>>;
 
 fn run_shard(
     config: Arc<Config>,
@@ -244,7 +249,11 @@ fn run_shard(
             return Err(Error::new(ErrorKind::Backend, msg));
         }
     };
-    let _ = ready.send(Ok((shard.backend(), shard.handle())));
+    let _ = ready.send(Ok((
+        shard.backend(),
+        shard.backend_reason().to_string(),
+        shard.handle(),
+    )));
     let res = shard.run();
     if let Err(e) = &res {
         tracing::error!("shard stopped: {e}");

@@ -24,6 +24,8 @@ pub(crate) struct ShardCtx {
     pub config: Arc<Config>,
     /// Finished response slots kept for reuse (their buffers keep their capacity).
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,
+    /// Request head buffers kept for reuse.
+    pub head_bufs: RefCell<Vec<Vec<u8>>>,
     /// Responses handed to other threads (`Response::into_remote`).
     pub parked: RefCell<Slab<Option<Response>>>,
     pub remote: Arc<Remote>,

@@ -193,9 +193,12 @@ impl ShardState {
         let c = &mut self.conns[idx];
         let expect = head.expect;
         let has_body = body.is_some();
+        let mut buf = self.ctx.head_bufs.borrow_mut().pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(bytes);
         let req = Request {
-            inner: Box::new(ReqInner {
-                buf: bytes.to_vec(),
+            inner: ReqInner {
+                buf,
                 head,
                 conn: c.shared.clone(),
                 body,
@@ -205,7 +208,7 @@ impl ShardState {
                 } else {
                     cfg.max_headers_count
                 },
-            }),
+            },
         };
         let mut res = Response::new(slot.clone());
         let handler = match expect {

@@ -78,6 +78,7 @@ pub struct Shard {
     backend: Backend,
     st: ShardState,
     external: bool,
+    why: String,
 }
 
 impl Shard {
@@ -97,7 +98,7 @@ impl Shard {
             .map_err(|e| Error::io(ErrorKind::Backend, "eventfd for shard wake-ups", e))?;
         let remote = Arc::new(remote);
         let (mut backend, why) = backend::select(requested, external, remote.wake_fd())?;
-        tracing::info!("shard backend: {why}");
+        tracing::debug!("shard backend: {why}");
         for (i, &fd) in listeners.iter().enumerate() {
             backend.add_listener(i, fd).map_err(|e| {
                 Error::io(ErrorKind::Listen, format!("watching listener fd {fd}"), e)
@@ -113,6 +114,7 @@ impl Shard {
             date: RefCell::new(date::DateCache::new()),
             config,
             slot_pool: RefCell::new(Vec::new()),
+            head_bufs: RefCell::new(Vec::new()),
             parked: RefCell::new(Slab::new()),
             remote,
         });
@@ -140,6 +142,11 @@ impl Shard {
     /// Which backend this shard runs on.
     pub fn backend(&self) -> BackendKind {
         self.backend.kind()
+    }
+
+    /// Why this backend was chosen (e.g. "epoll (io_uring unavailable: ...)").
+    pub fn backend_reason(&self) -> &str {
+        &self.why
     }
 
     /// Readable when [`run_ready`](Self::run_ready) has work.

@@ -190,20 +190,43 @@ pub fn last_chunk<'a>(out: &mut Vec<u8>, trailers: impl IntoIterator<Item = (&'a
 /// RFC 9110 token characters (header names, methods).
 #[inline]
 pub fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+    TCHAR[b as usize]
 }
 
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = matches!(b,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
+            | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+        i += 1;
+    }
+    t
+};
+
 /// A non-empty token (Node's `checkIsHttpToken`).
+#[inline]
 pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    !s.is_empty() && s.iter().all(|&b| TCHAR[b as usize])
 }
 
 /// A header value Node would send (`checkInvalidHeaderChar`): HTAB, SP..~, obs-text.
+#[inline]
 pub fn is_valid_value(s: &[u8]) -> bool {
-    s.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    s.iter().all(|&b| VALUE[b as usize])
 }
+
+const VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i == b'\t' as usize || (i >= 0x20 && i != 0x7f);
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
