@@ -136,6 +136,7 @@ impl Shard {
             backend,
             st,
             external,
+            why,
         })
     }
 
