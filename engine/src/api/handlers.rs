@@ -2,11 +2,13 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{Request, Response};
+use super::{Request, Response, Socket};
 use crate::error::Error;
 use crate::shard::ConnInfo;
 
 pub(crate) type RequestFn = Rc<dyn Fn(Request, Response)>;
+pub(crate) type RawFn = Rc<dyn Fn(Request, Socket, Vec<u8>)>;
+type SharedRawFn = Arc<dyn Fn(Request, Socket, Vec<u8>) + Send + Sync>;
 
 /// Listeners for one shard. They run on the shard's thread and need not be `Send`; a
 /// threaded server builds one set per shard from its `Send + Sync` closures.
@@ -19,6 +21,8 @@ pub struct Handlers {
     pub(crate) conn_close: Option<Rc<dyn Fn(&ConnInfo)>>,
     pub(crate) client_error: Option<Rc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>>>>,
     pub(crate) timeout: Option<Rc<dyn Fn(&ConnInfo)>>,
+    pub(crate) upgrade: Option<RawFn>,
+    pub(crate) connect: Option<RawFn>,
 }
 
 impl Handlers {
@@ -57,6 +61,20 @@ impl Handlers {
         self
     }
 
+    /// 'upgrade': a request with `Connection: upgrade`. The listener gets the request, the
+    /// raw socket and the bytes already read past the head. Without a listener the request
+    /// is an ordinary 'request', as in Node.
+    pub fn on_upgrade(mut self, f: impl Fn(Request, Socket, Vec<u8>) + 'static) -> Self {
+        self.upgrade = Some(Rc::new(f));
+        self
+    }
+
+    /// 'connect': a CONNECT request (without a listener the connection is closed).
+    pub fn on_connect(mut self, f: impl Fn(Request, Socket, Vec<u8>) + 'static) -> Self {
+        self.connect = Some(Rc::new(f));
+        self
+    }
+
     /// 'timeout': the connection was inactive for `server.timeout`. Without a listener
     /// the connection is destroyed.
     pub fn on_timeout(mut self, f: impl Fn(&ConnInfo) + 'static) -> Self {
@@ -85,12 +103,18 @@ pub(crate) struct SharedHandlers {
     pub conn_close: Option<Arc<dyn Fn(&ConnInfo) + Send + Sync>>,
     pub client_error: Option<Arc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync>>,
     pub timeout: Option<Arc<dyn Fn(&ConnInfo) + Send + Sync>>,
+    pub upgrade: Option<SharedRawFn>,
+    pub connect: Option<SharedRawFn>,
 }
 
 impl SharedHandlers {
     pub fn for_shard(&self) -> Handlers {
         fn req(f: &Option<Arc<dyn Fn(Request, Response) + Send + Sync>>) -> Option<RequestFn> {
             f.clone().map(|f| Rc::new(move |a, b| f(a, b)) as RequestFn)
+        }
+        fn raw(f: &Option<SharedRawFn>) -> Option<RawFn> {
+            f.clone()
+                .map(|f| Rc::new(move |r, s, h| f(r, s, h)) as RawFn)
         }
         Handlers {
             request: req(&self.request),
@@ -112,6 +136,8 @@ impl SharedHandlers {
                 .timeout
                 .clone()
                 .map(|f| Rc::new(move |c: &ConnInfo| f(c)) as _),
+            upgrade: raw(&self.upgrade),
+            connect: raw(&self.connect),
         }
     }
 }

@@ -3,12 +3,13 @@
 //! for `ServerResponse`, [`Handlers`] for the listeners of an externally driven shard.
 pub(crate) mod body;
 mod config;
-mod handlers;
+pub(crate) mod handlers;
 pub mod headers;
 mod listen;
 pub(crate) mod request;
 pub(crate) mod response;
 mod server;
+mod socket;
 
 pub use config::Config;
 pub use handlers::Handlers;
@@ -18,3 +19,4 @@ pub use listen::ListenAddr;
 pub use request::Request;
 pub use response::{RemoteResponse, Response};
 pub use server::{Server, ServerBuilder};
+pub use socket::Socket;

@@ -204,6 +204,11 @@ impl Request {
         self.inner.head.keep_alive
     }
 
+    /// `req.destroy()`: closes the connection now.
+    pub fn destroy(&self) {
+        self.inner.conn.destroy();
+    }
+
     /// The parsed head (spans into [`raw_head`](Self::raw_head)).
     pub fn head(&self) -> &RequestHead {
         &self.inner.head

@@ -565,6 +565,13 @@ impl Response {
         self.st().on_close = Some(Box::new(f));
     }
 
+    /// Closes the connection now (`res.destroy()` / `res.socket.destroy()`).
+    pub fn destroy(&self) {
+        if let Some(c) = &self.slot.st.borrow().conn {
+            c.destroy();
+        }
+    }
+
     /// Whether the connection is still there to write to.
     pub fn is_connected(&self) -> bool {
         self.slot.st.borrow().conn_open()

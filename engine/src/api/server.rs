@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{listen, Config, ListenAddr, Request, Response, SharedHandlers};
+use super::{listen, Config, ListenAddr, Request, Response, SharedHandlers, Socket};
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
 use crate::shard::{ConnInfo, Shard, ShardHandle};
@@ -132,6 +132,24 @@ impl ServerBuilder {
         f: impl Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync + 'static,
     ) -> Self {
         self.handlers.client_error = Some(Arc::new(f));
+        self
+    }
+
+    /// 'upgrade': request, raw socket, bytes read past the head.
+    pub fn on_upgrade(
+        mut self,
+        f: impl Fn(Request, Socket, Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.upgrade = Some(Arc::new(f));
+        self
+    }
+
+    /// 'connect': request, raw socket, bytes read past the head.
+    pub fn on_connect(
+        mut self,
+        f: impl Fn(Request, Socket, Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.connect = Some(Arc::new(f));
         self
     }
 

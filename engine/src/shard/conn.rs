@@ -20,6 +20,8 @@ pub(crate) enum Phase {
     },
     /// Nothing more will be parsed (after an error or a closing response).
     Done,
+    /// Upgraded or CONNECT: bytes go to the listener's raw socket unparsed.
+    Raw { chan: Rc<BodyChan> },
 }
 
 /// Where the connection is in its life.

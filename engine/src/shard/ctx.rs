@@ -41,6 +41,8 @@ pub(crate) struct ConnShared {
     pub unsent: Cell<usize>,
     /// The connection is gone (or going): writes are dropped.
     pub closed: Cell<bool>,
+    /// A handle asked for the connection to be destroyed (`socket.destroy()`).
+    pub destroy_requested: Cell<bool>,
 }
 
 impl ConnShared {
@@ -52,6 +54,7 @@ impl ConnShared {
             dirty: Cell::new(false),
             unsent: Cell::new(0),
             closed: Cell::new(false),
+            destroy_requested: Cell::new(false),
         }
     }
 
@@ -59,6 +62,14 @@ impl ConnShared {
     pub fn mark_dirty(&self) {
         if !self.dirty.replace(true) {
             self.ctx.dirty.borrow_mut().push(self.idx);
+        }
+    }
+
+    /// Asks the shard to tear the connection down at its next flush.
+    pub fn destroy(&self) {
+        if !self.closed.get() {
+            self.destroy_requested.set(true);
+            self.mark_dirty();
         }
     }
 

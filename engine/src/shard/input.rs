@@ -6,9 +6,10 @@ use std::rc::Rc;
 use super::conn::{Deadline, Life, Phase};
 use super::{panic_message, ShardState};
 use crate::api::body::BodyChan;
+use crate::api::handlers::RawFn;
 use crate::api::request::ReqInner;
 use crate::api::response::{ResSlot, Response};
-use crate::api::Request;
+use crate::api::{Request, Socket};
 use crate::error::Error;
 use crate::proto::h1::{
     encode, parse_request_head, BodyDecoder, Expect, Framing, ParseError, RequestHead,
@@ -57,10 +58,27 @@ impl ShardState {
     pub(super) fn on_eof(&mut self, idx: usize) {
         let c = &mut self.conns[idx];
         c.peer_eof = true;
-        if let Phase::Body { chan, .. } = &c.phase {
-            let chan = chan.clone();
-            c.phase = Phase::Done;
-            chan.abort();
+        match &c.phase {
+            Phase::Body { chan, .. } => {
+                let chan = chan.clone();
+                c.phase = Phase::Done;
+                chan.abort();
+            }
+            Phase::Raw { chan } => {
+                // 'end' on the raw socket; like net.Socket without allowHalfOpen, our side
+                // ends once what the listener queued has gone out.
+                let chan = chan.clone();
+                chan.complete(Vec::new());
+                if let Some(slot) = c.queue.back() {
+                    let mut st = slot.st.borrow_mut();
+                    st.ended = true;
+                    st.close_after = true;
+                }
+                c.life = Life::Draining;
+                c.shared.mark_dirty();
+                return;
+            }
+            _ => {}
         }
         match c.life {
             Life::Open if c.queue.is_empty() && c.unsent() == 0 => self.abort(idx),
@@ -82,6 +100,11 @@ impl ShardState {
             }
             match &mut c.phase {
                 Phase::Done => return buf.len(),
+                Phase::Raw { chan } => {
+                    let chan = chan.clone();
+                    chan.push(&buf[pos..]);
+                    return buf.len();
+                }
                 Phase::Head => {
                     if pos == buf.len() {
                         return pos;
@@ -101,6 +124,23 @@ impl ShardState {
                         }
                         Ok(Some(head)) => {
                             let len = head.len;
+                            if head.is_connect || head.upgrade {
+                                if let Some(f) = self.raw_handler(&head) {
+                                    self.start_raw(
+                                        idx,
+                                        &buf[pos..pos + len],
+                                        head,
+                                        &buf[pos + len..],
+                                        f,
+                                    );
+                                    return buf.len();
+                                }
+                                if head.is_connect {
+                                    // Node closes a CONNECT nobody listens for.
+                                    self.abort(idx);
+                                    return buf.len();
+                                }
+                            }
                             self.start_request(idx, &buf[pos..pos + len], head);
                             pos += len;
                         }
@@ -138,6 +178,50 @@ impl ShardState {
                     chan.complete(trailers);
                 }
             }
+        }
+    }
+
+    fn raw_handler(&self, head: &RequestHead) -> Option<RawFn> {
+        if head.is_connect {
+            self.handlers.connect.clone()
+        } else {
+            self.handlers.upgrade.clone()
+        }
+    }
+
+    /// 'upgrade' / 'connect': the listener gets the request, the raw socket and the bytes
+    /// already read past the head; the connection is theirs from now on.
+    fn start_raw(&mut self, idx: usize, bytes: &[u8], head: RequestHead, rest: &[u8], f: RawFn) {
+        self.clear_deadline(idx);
+        let slot = Rc::new(ResSlot::new());
+        let c = &mut self.conns[idx];
+        c.requests += 1;
+        c.request_started = None;
+        let chan = BodyChan::new(c.shared.clone());
+        c.phase = Phase::Raw { chan: chan.clone() };
+        slot.st.borrow_mut().conn = Some(c.shared.clone());
+        c.queue.push_back(slot.clone());
+        let socket = Socket::new(chan, slot.clone(), c.shared.clone());
+        let req = Request {
+            inner: ReqInner {
+                buf: bytes.to_vec(),
+                head,
+                conn: c.shared.clone(),
+                body: None,
+                headers: OnceCell::new(),
+                max_headers: match self.ctx.config.max_headers_count {
+                    0 => usize::MAX,
+                    n => n,
+                },
+            },
+        };
+        let head_bytes = rest.to_vec();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(req, socket, head_bytes))) {
+            tracing::error!(
+                "'upgrade'/'connect' listener panicked: {}",
+                panic_message(&p)
+            );
+            self.abort(idx);
         }
     }
 
@@ -192,7 +276,6 @@ impl ShardState {
         }
         let c = &mut self.conns[idx];
         let expect = head.expect;
-        let has_body = body.is_some();
         let mut buf = self.ctx.head_bufs.borrow_mut().pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(bytes);
@@ -216,9 +299,8 @@ impl ShardState {
                 self.handlers.check_continue.clone()
             }
             Expect::Continue => {
-                if has_body {
-                    res.write_continue();
-                }
+                // As Node: 100 Continue is sent before the 'request' listener runs.
+                res.write_continue();
                 self.handlers.request.clone()
             }
             Expect::Other if self.handlers.check_expectation.is_some() => {

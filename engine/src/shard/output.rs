@@ -116,7 +116,9 @@ impl ShardState {
             }
         }
         let body_ok = match &c.phase {
-            Phase::Body { chan, .. } => chan.wants_more(cfg.write_high_water_mark.max(64 * 1024)),
+            Phase::Body { chan, .. } | Phase::Raw { chan } => {
+                chan.wants_more(cfg.write_high_water_mark.max(64 * 1024))
+            }
             _ => true,
         };
         let parse_ok = c.queue.len() < cfg.max_pipelined && unsent < cfg.max_queued_output;
@@ -193,8 +195,9 @@ impl ShardState {
         c.shared.closed.set(true);
         // SAFETY: shutdown on our own fd; in-flight recv/send complete promptly with EOF/EPIPE.
         unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
-        if let Phase::Body { chan, .. } = std::mem::replace(&mut c.phase, Phase::Done) {
-            chan.abort();
+        match std::mem::replace(&mut c.phase, Phase::Done) {
+            Phase::Body { chan, .. } | Phase::Raw { chan } => chan.abort(),
+            _ => {}
         }
         let slots: Vec<_> = c.queue.drain(..).collect();
         c.rbuf = Vec::new();
