@@ -4,14 +4,19 @@
 use std::time::Instant;
 
 use ringhttp::proto::h1::{
-    parse_request_head, parse_request_head_reference, BodyDecoder, Framing, Limits, ParseError, RequestHead,
-    Trailer,
+    parse_request_head, parse_request_head_reference, BodyDecoder, Framing, Limits, ParseError,
+    RequestHead, Trailer,
 };
 
 fn head_limits(len: usize) -> Limits {
     if len % 3 == 0 {
         // Tiny limits so the bounds are reached often.
-        Limits { max_header_size: 96, max_uri_len: 16, max_chunk_ext_size: 8, max_trailer_size: 32 }
+        Limits {
+            max_header_size: 96,
+            max_uri_len: 16,
+            max_chunk_ext_size: 8,
+            max_trailer_size: 32,
+        }
     } else {
         Limits::default()
     }
@@ -27,7 +32,11 @@ pub fn request_head(data: &[u8]) {
     let limits = head_limits(data.len());
     let fast = parse_request_head(data, &limits);
     let reference = parse_request_head_reference(data, &limits);
-    assert_eq!(format!("{fast:?}"), format!("{reference:?}"), "fast path and scanner disagree");
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{reference:?}"),
+        "fast path and scanner disagree"
+    );
     match &fast {
         Ok(Some(h)) => check_head(data, h, &limits),
         Ok(None) => assert!(data.len() < limits.max_header_size),
@@ -36,9 +45,16 @@ pub fn request_head(data: &[u8]) {
     for k in [data.len() / 2, data.len().saturating_sub(1)] {
         match parse_request_head(&data[..k], &limits) {
             Ok(None) => {}
-            Err(e) => assert!(matches!(fast, Err(f) if f == e), "prefix {k}: {e:?}, whole: {fast:?}"),
+            Err(e) => assert!(
+                matches!(fast, Err(f) if f == e),
+                "prefix {k}: {e:?}, whole: {fast:?}"
+            ),
             Ok(Some(p)) => {
-                let f = fast.as_ref().ok().and_then(|f| f.as_ref()).expect("whole must be complete too");
+                let f = fast
+                    .as_ref()
+                    .ok()
+                    .and_then(|f| f.as_ref())
+                    .expect("whole must be complete too");
                 assert_eq!(format!("{p:?}"), format!("{f:?}"));
             }
         }
@@ -57,7 +73,9 @@ fn check_head(data: &[u8], h: &RequestHead, limits: &Limits) {
             assert!(i > 0 && head[i - 1] == b'\r', "bare LF at {i}");
         }
     }
-    let spans = [h.method, h.target].into_iter().chain(h.headers.iter().flat_map(|x| [x.name, x.value]));
+    let spans = [h.method, h.target]
+        .into_iter()
+        .chain(h.headers.iter().flat_map(|x| [x.name, x.value]));
     for s in spans {
         assert!(h.start <= s.start as usize && s.start <= s.end && s.end as usize <= h.len);
     }
@@ -71,13 +89,18 @@ fn check_head(data: &[u8], h: &RequestHead, limits: &Limits) {
         let name = x.name.of(data);
         let value = x.value.of(data);
         assert!(!name.is_empty() && name.iter().all(|&b| tchar(b)));
-        assert!(value.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)));
+        assert!(value
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)));
         assert!(!value.starts_with(b" ") && !value.starts_with(b"\t"));
         assert!(!value.ends_with(b" ") && !value.ends_with(b"\t"));
     }
     if h.framing == Framing::Chunked {
         assert_eq!(h.minor_version, 1);
-        assert!(!h.headers.iter().any(|x| x.name.of(data).eq_ignore_ascii_case(b"content-length")));
+        assert!(!h
+            .headers
+            .iter()
+            .any(|x| x.name.of(data).eq_ignore_ascii_case(b"content-length")));
     }
 }
 
@@ -95,7 +118,10 @@ fn decode_pieces(framing: Framing, limits: &Limits, pieces: &[&[u8]]) -> Decoded
         match dec.decode(piece, &mut |d| body.extend_from_slice(d)) {
             Ok(n) => {
                 assert!(n <= piece.len());
-                assert!(n == piece.len() || dec.is_done(), "stopped early without finishing");
+                assert!(
+                    n == piece.len() || dec.is_done(),
+                    "stopped early without finishing"
+                );
                 consumed += n;
             }
             Err(e) => return (Err(e), body, Vec::new(), false),
@@ -114,9 +140,17 @@ pub fn chunked(data: &[u8]) {
     }
     let ctl = u16::from_le_bytes([data[0], data[1]]);
     let input = &data[2..];
-    let framing = if ctl & 0xc000 == 0xc000 { Framing::Length(u64::from(ctl & 0xff)) } else { Framing::Chunked };
+    let framing = if ctl & 0xc000 == 0xc000 {
+        Framing::Length(u64::from(ctl & 0xff))
+    } else {
+        Framing::Chunked
+    };
     let limits = if ctl & 0x2000 != 0 {
-        Limits { max_chunk_ext_size: 8, max_trailer_size: 32, ..Limits::default() }
+        Limits {
+            max_chunk_ext_size: 8,
+            max_trailer_size: 32,
+            ..Limits::default()
+        }
     } else {
         Limits::default()
     };
@@ -126,7 +160,11 @@ pub fn chunked(data: &[u8]) {
     assert_eq!(whole, two, "split at {split}");
     if input.len() <= 256 {
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
-        assert_eq!(whole, decode_pieces(framing, &limits, &bytes), "byte by byte");
+        assert_eq!(
+            whole,
+            decode_pieces(framing, &limits, &bytes),
+            "byte by byte"
+        );
     }
 }
 
@@ -147,10 +185,45 @@ impl Rng {
 
 /// Byte strings that matter to HTTP/1.1 framing, spliced in by the mutator.
 const DICTIONARY: &[&[u8]] = &[
-    b"\r", b"\n", b"\r\n", b"\r\n\r\n", b" ", b"\t", b":", b";", b"=", b"\"", b"\\", b",", b"\0", b"\x7f", b"\xff",
-    b"0", b"1", b"f", b"F", b"x", b"-", b"+", b"_", b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2.0", b"Host: h\r\n",
-    b"Content-Length: ", b"Transfer-Encoding: ", b"chunked", b"gzip", b"Connection: ", b"close", b"keep-alive",
-    b"upgrade", b"Expect: 100-continue\r\n", b"0\r\n\r\n", b"ffffffffffffffff", b"18446744073709551616",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\r\n\r\n",
+    b" ",
+    b"\t",
+    b":",
+    b";",
+    b"=",
+    b"\"",
+    b"\\",
+    b",",
+    b"\0",
+    b"\x7f",
+    b"\xff",
+    b"0",
+    b"1",
+    b"f",
+    b"F",
+    b"x",
+    b"-",
+    b"+",
+    b"_",
+    b"HTTP/1.0",
+    b"HTTP/1.1",
+    b"HTTP/2.0",
+    b"Host: h\r\n",
+    b"Content-Length: ",
+    b"Transfer-Encoding: ",
+    b"chunked",
+    b"gzip",
+    b"Connection: ",
+    b"close",
+    b"keep-alive",
+    b"upgrade",
+    b"Expect: 100-continue\r\n",
+    b"0\r\n\r\n",
+    b"ffffffffffffffff",
+    b"18446744073709551616",
 ];
 
 /// One mutated input derived from the seeds.
@@ -190,7 +263,13 @@ pub fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 
 /// Runs `target` over every seed, then over mutated inputs until `deadline` or `max_iters`.
 /// Returns the number of inputs run.
-pub fn stable_loop(target: fn(&[u8]), seeds: &[Vec<u8>], seed: u64, deadline: Instant, max_iters: u64) -> u64 {
+pub fn stable_loop(
+    target: fn(&[u8]),
+    seeds: &[Vec<u8>],
+    seed: u64,
+    deadline: Instant,
+    max_iters: u64,
+) -> u64 {
     for s in seeds {
         target(s);
     }
@@ -205,7 +284,9 @@ pub fn stable_loop(target: fn(&[u8]), seeds: &[Vec<u8>], seed: u64, deadline: In
 
 /// Reads `corpus/<target>/*` (seeds and anything a fuzzer added).
 pub fn load_corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
