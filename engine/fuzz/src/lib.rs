@@ -9,7 +9,7 @@ use ringhttp::proto::h1::{
 };
 
 fn head_limits(len: usize) -> Limits {
-    if len % 3 == 0 {
+    if len.is_multiple_of(3) {
         // Tiny limits so the bounds are reached often.
         Limits {
             max_header_size: 96,
@@ -172,14 +172,14 @@ pub fn chunked(data: &[u8]) {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -234,7 +234,7 @@ pub fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
         match rng.below(7) {
             0 if !v.is_empty() => {
                 let i = rng.below(v.len());
-                v[i] = rng.next() as u8;
+                v[i] = rng.next_u64() as u8;
             }
             1 | 2 => {
                 let word = DICTIONARY[rng.below(DICTIONARY.len())];
@@ -275,7 +275,7 @@ pub fn stable_loop(
     }
     let mut rng = Rng(seed | 1);
     let mut n = seeds.len() as u64;
-    while n < max_iters && (n % 256 != 0 || Instant::now() < deadline) {
+    while n < max_iters && (!n.is_multiple_of(256) || Instant::now() < deadline) {
         target(&mutate(&mut rng, seeds));
         n += 1;
     }
