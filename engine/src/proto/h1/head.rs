@@ -127,24 +127,48 @@ fn parse_many_headers(
     slow_path(buf, start, limited, limits)
 }
 
-/// True if every CR in `bytes` is followed by LF and every LF preceded by CR. A CR as the
-/// very last byte is allowed only when `trailing_cr_ok` (its LF may still arrive).
+/// For bytes httparse accepted (complete or partial): true if every line ends in CRLF.
+///
+/// httparse rejects a CR that is not followed by LF everywhere in a head, so the only
+/// possible violation left is a bare LF, and that shows as more LFs than CRs. A CR as the
+/// very last byte (its LF still to come) is allowed when `trailing_cr_ok`.
 #[inline]
 fn crlf_only(bytes: &[u8], trailing_cr_ok: bool) -> bool {
-    let mut it = memchr::memchr2_iter(b'\r', b'\n', bytes);
-    while let Some(i) = it.next() {
-        if bytes[i] != b'\r' {
-            return false;
-        }
-        match bytes.get(i + 1) {
-            Some(b'\n') => {
-                it.next();
-            }
-            Some(_) => return false,
-            None => return trailing_cr_ok,
-        }
+    let cr = memchr::memchr_iter(b'\r', bytes).count();
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let pending_cr = trailing_cr_ok && bytes.last() == Some(&b'\r');
+    cr == lf + usize::from(pending_cr)
+}
+
+/// For a complete head httparse accepted: true if every line ends in CRLF. httparse takes
+/// CRLF or a bare LF as a line end and nothing else, so it suffices to look at the first
+/// byte of each line end: after the version, after each value (and its trailing OWS),
+/// and the final empty line. An LF-only empty line skipped before the request line shows
+/// as an LF at `rest[0]` (our own skip removed the CRLF pairs).
+#[inline]
+fn line_ends_crlf(
+    rest: &[u8],
+    base: usize,
+    target_end: usize,
+    req: &httparse::Request<'_, '_>,
+) -> bool {
+    const VERSION_LEN: usize = b"HTTP/1.1".len();
+    let n = rest.len();
+    let crlf_at = |i: usize| rest.get(i) == Some(&b'\r');
+    if rest.first() == Some(&b'\n')
+        || !crlf_at(target_end + 1 + VERSION_LEN)
+        || n < 2
+        || rest[n - 2] != b'\r'
+    {
+        return false;
     }
-    true
+    req.headers.iter().all(|h| {
+        let mut i = h.value.as_ptr() as usize - base + h.value.len();
+        while matches!(rest.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        crlf_at(i)
+    })
 }
 
 /// Partial head accepted by httparse: can the scanner also find nothing wrong yet? Checks
@@ -175,11 +199,13 @@ fn fast_head(
     limits: &Limits,
 ) -> Option<Result<RequestHead, ParseError>> {
     let rest = &buf[start..start + n];
-    if !crlf_only(rest, false) {
-        return None;
-    }
     let (method, target, version) = (req.method?, req.path?, req.version?);
     if target.len() > limits.max_uri_len {
+        return None;
+    }
+    let rest_base = rest.as_ptr() as usize;
+    let target_end = target.as_ptr() as usize - rest_base + target.len();
+    if !line_ends_crlf(rest, rest_base, target_end, req) {
         return None;
     }
     let base = buf.as_ptr() as usize;
