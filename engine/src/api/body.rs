@@ -13,6 +13,8 @@ pub(crate) struct BodyChan {
     pub conn: Rc<ConnShared>,
 }
 
+type DataFn = Box<dyn FnMut(&[u8])>;
+
 #[derive(Default)]
 pub(crate) struct BodyState {
     pub queue: VecDeque<Vec<u8>>,
@@ -27,7 +29,7 @@ pub(crate) struct BodyState {
     pub dump: bool,
     pub received: u64,
     pub trailers: Vec<Trailer>,
-    pub on_data: Option<Box<dyn FnMut(&[u8])>>,
+    pub on_data: Option<DataFn>,
     pub on_end: Option<Box<dyn FnOnce()>>,
     pub on_aborted: Option<Box<dyn FnOnce()>>,
     pub scheduled: bool,

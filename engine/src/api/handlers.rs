@@ -9,6 +9,10 @@ use crate::shard::ConnInfo;
 pub(crate) type RequestFn = Rc<dyn Fn(Request, Response)>;
 pub(crate) type RawFn = Rc<dyn Fn(Request, Socket, Vec<u8>)>;
 type SharedRawFn = Arc<dyn Fn(Request, Socket, Vec<u8>) + Send + Sync>;
+pub(crate) type ConnFn = Rc<dyn Fn(&ConnInfo)>;
+type SharedConnFn = Arc<dyn Fn(&ConnInfo) + Send + Sync>;
+pub(crate) type ClientErrorFn = Rc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>>>;
+type SharedClientErrorFn = Arc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync>;
 
 /// Listeners for one shard. They run on the shard's thread and need not be `Send`; a
 /// threaded server builds one set per shard from its `Send + Sync` closures.
@@ -17,10 +21,10 @@ pub struct Handlers {
     pub(crate) request: Option<RequestFn>,
     pub(crate) check_continue: Option<RequestFn>,
     pub(crate) check_expectation: Option<RequestFn>,
-    pub(crate) connection: Option<Rc<dyn Fn(&ConnInfo)>>,
-    pub(crate) conn_close: Option<Rc<dyn Fn(&ConnInfo)>>,
-    pub(crate) client_error: Option<Rc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>>>>,
-    pub(crate) timeout: Option<Rc<dyn Fn(&ConnInfo)>>,
+    pub(crate) connection: Option<ConnFn>,
+    pub(crate) conn_close: Option<ConnFn>,
+    pub(crate) client_error: Option<ClientErrorFn>,
+    pub(crate) timeout: Option<ConnFn>,
     pub(crate) upgrade: Option<RawFn>,
     pub(crate) connect: Option<RawFn>,
 }
@@ -99,10 +103,10 @@ pub(crate) struct SharedHandlers {
     pub request: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
     pub check_continue: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
     pub check_expectation: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
-    pub connection: Option<Arc<dyn Fn(&ConnInfo) + Send + Sync>>,
-    pub conn_close: Option<Arc<dyn Fn(&ConnInfo) + Send + Sync>>,
-    pub client_error: Option<Arc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync>>,
-    pub timeout: Option<Arc<dyn Fn(&ConnInfo) + Send + Sync>>,
+    pub connection: Option<SharedConnFn>,
+    pub conn_close: Option<SharedConnFn>,
+    pub client_error: Option<SharedClientErrorFn>,
+    pub timeout: Option<SharedConnFn>,
     pub upgrade: Option<SharedRawFn>,
     pub connect: Option<SharedRawFn>,
 }

@@ -63,6 +63,8 @@ pub(crate) enum Event<'a> {
 }
 
 /// The backend of one shard.
+// One per shard, built once and never moved around: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Backend {
     Uring(uring::Uring),
     Epoll(epoll::Epoll),
