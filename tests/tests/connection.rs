@@ -232,3 +232,22 @@ both_backends!(
         assert_eq!(*served.lock().unwrap(), 600);
     }
 );
+
+both_backends!(
+    fn nothing_answered_after_connection_close(backend: BackendKind) {
+        let server = start_text(backend, |req| req.url().into_owned());
+        let mut c = Client::connect(&server);
+        // RFC 9112 9.6: after a request with `Connection: close` no further request on the
+        // connection is answered.
+        c.send(format!(
+            "{}GET /last HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n{}",
+            get("/first"),
+            get("/too-late")
+        ));
+        assert_eq!(c.response().text(), "/first");
+        let r = c.response();
+        assert_eq!(r.text(), "/last");
+        assert!(r.closes());
+        c.expect_closed();
+    }
+);
