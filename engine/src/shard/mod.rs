@@ -373,6 +373,13 @@ impl ShardState {
             if c.is_idle() && c.life == Life::Open {
                 self.abort(idx);
             } else {
+                // Responses not started yet tell the client the connection will close.
+                for slot in &c.queue {
+                    let mut st = slot.st.borrow_mut();
+                    if !st.head_written {
+                        st.keep_alive = false;
+                    }
+                }
                 c.shared.mark_dirty();
             }
         }
