@@ -260,7 +260,9 @@ fn parse_fields(lines: &str) -> Vec<(String, String)> {
         .split("\r\n")
         .filter(|l| !l.is_empty())
         .map(|l| {
-            let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("bad line {l:?}"));
+            let (n, v) = l
+                .split_once(':')
+                .unwrap_or_else(|| panic!("bad line {l:?}"));
             (n.to_string(), v.trim().to_string())
         })
         .collect()

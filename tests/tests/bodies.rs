@@ -70,10 +70,9 @@ both_backends!(
             (1 << 20, &[65_536, 12_345, 1, 100_000]),
         ] {
             let body = pattern(size);
-            let mut req = format!(
-                "POST /ch{size} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-            )
-            .into_bytes();
+            let mut req =
+                format!("POST /ch{size} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .into_bytes();
             req.extend_from_slice(&chunked(&body, sizes));
             c.send(req);
             let r = c.response();
@@ -86,7 +85,8 @@ both_backends!(
     fn unread_body_is_discarded_and_connection_reused(backend: BackendKind) {
         let server = start_text(backend, |req| req.url().into_owned());
         let mut c = Client::connect(&server);
-        let mut req = b"POST /ignored HTTP/1.1\r\nHost: t\r\nContent-Length: 20000\r\n\r\n".to_vec();
+        let mut req =
+            b"POST /ignored HTTP/1.1\r\nHost: t\r\nContent-Length: 20000\r\n\r\n".to_vec();
         req.extend_from_slice(&pattern(20_000));
         req.extend_from_slice(get("/next").as_bytes());
         c.send(req);

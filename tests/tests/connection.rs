@@ -57,7 +57,10 @@ both_backends!(
         let all: String = (0..N).map(|i| get(&format!("/{i}"))).collect();
         c.send(all);
         let mut parked: Vec<_> = (0..N)
-            .map(|_| rx.recv_timeout(TIMEOUT).expect("request reached the handler"))
+            .map(|_| {
+                rx.recv_timeout(TIMEOUT)
+                    .expect("request reached the handler")
+            })
             .collect();
         for (i, (url, _)) in parked.iter().enumerate() {
             assert_eq!(url, &format!("/{i}"));
@@ -124,7 +127,9 @@ both_backends!(
         let server = start_text(backend, |req| req.url().into_owned());
         let mut c = Client::connect(&server);
         for i in 0..3 {
-            c.send(format!("GET /k{i} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+            c.send(format!(
+                "GET /k{i} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            ));
             let r = c.response();
             assert_eq!(r.text(), format!("/k{i}"));
             assert_eq!(r.header("connection"), Some("keep-alive"));

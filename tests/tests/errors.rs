@@ -48,10 +48,19 @@ fn exchange(server: &Server, bytes: &[u8]) -> Vec<u8> {
 both_backends!(
     fn garbage_gets_exact_default_400(backend: BackendKind) {
         let (server, calls) = server(backend);
-        let got = exchange(&server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n");
-        assert_eq!(got, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        let got = exchange(
+            &server,
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+        );
+        assert_eq!(
+            got,
+            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+        );
         let got = exchange(&server, b"hello there\r\n\r\n");
-        assert_eq!(got, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        assert_eq!(
+            got,
+            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 );
@@ -59,7 +68,10 @@ both_backends!(
 both_backends!(
     fn oversized_header_section_gets_431(backend: BackendKind) {
         let (server, calls) = server(backend);
-        let big = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(17_000));
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(17_000)
+        );
         assert_eq!(exchange(&server, big.as_bytes()), default_error(431));
         // Many small headers adding up to more than 16 KiB, never completed.
         let mut many = String::from("GET / HTTP/1.1\r\nHost: t\r\n");
@@ -68,7 +80,10 @@ both_backends!(
         }
         assert_eq!(exchange(&server, many.as_bytes()), default_error(431));
         // Just under the limit is fine.
-        let ok = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(16_000));
+        let ok = format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(16_000)
+        );
         let mut c = Client::connect(&server);
         c.send(ok);
         assert_eq!(c.response().status, 200);

@@ -105,12 +105,18 @@ both_backends!(
         );
         shard.close();
         while !shard.is_finished() {
-            assert!(Instant::now() < deadline, "shard did not finish after close()");
+            assert!(
+                Instant::now() < deadline,
+                "shard did not finish after close()"
+            );
             let next = shard.run_ready().expect("run_ready");
             poll_fd(&shard, &done, next.or(Some(Duration::from_millis(10))));
         }
         assert_eq!(shard.connections(), 0);
         drop(shard);
-        assert!(std::net::TcpStream::connect(addr).is_err(), "listener closed");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "listener closed"
+        );
     }
 );

@@ -44,7 +44,10 @@ fn forbid_io_uring(errno: u32) -> std::io::Result<()> {
         jeq(IO_URING_ENTER, 2),
         jeq(IO_URING_REGISTER, 1),
         stmt(ret, libc::SECCOMP_RET_ALLOW),
-        stmt(ret, libc::SECCOMP_RET_ERRNO | (errno & libc::SECCOMP_RET_DATA)),
+        stmt(
+            ret,
+            libc::SECCOMP_RET_ERRNO | (errno & libc::SECCOMP_RET_DATA),
+        ),
     ];
     let prog = libc::sock_fprog {
         len: filter.len() as u16,
@@ -73,8 +76,8 @@ fn forbid_io_uring(errno: u32) -> std::io::Result<()> {
 /// io_uring_setup's errno as seen now (to prove the filter is in force).
 fn io_uring_setup_errno() -> Option<i32> {
     let mut params = [0u8; 120]; // struct io_uring_params
-    // SAFETY: io_uring_setup(1, &params) writes at most sizeof(io_uring_params) bytes to a
-    // buffer of that size; a returned fd is closed at once.
+                                 // SAFETY: io_uring_setup(1, &params) writes at most sizeof(io_uring_params) bytes to a
+                                 // buffer of that size; a returned fd is closed at once.
     let rc = unsafe { libc::syscall(IO_URING_SETUP as libc::c_long, 1u32, params.as_mut_ptr()) };
     if rc >= 0 {
         // SAFETY: closing the ring fd we were just given.
@@ -116,7 +119,10 @@ fn child(errno: i32) {
     assert!(t0.elapsed() < Duration::from_secs(2), "failed quickly");
     assert!(err.contains("seccomp"), "error names seccomp: {err}");
     if errno == libc::EPERM {
-        assert!(err.contains("io_uring_disabled"), "error names the sysctl: {err}");
+        assert!(
+            err.contains("io_uring_disabled"),
+            "error names the sysctl: {err}"
+        );
     }
     let shard_err = match ServerBuilder::new()
         .backend(BackendKind::Uring)

@@ -122,11 +122,17 @@ both_backends!(
         let r = c.response();
         let mut plain = expected.clone();
         plain.extend_from_slice(b"0\r\n\r\n");
-        assert_eq!(String::from_utf8_lossy(&r.raw), String::from_utf8_lossy(&plain));
+        assert_eq!(
+            String::from_utf8_lossy(&r.raw),
+            String::from_utf8_lossy(&plain)
+        );
         c.send(get("/trailers"));
         let r = c.response();
         expected.extend_from_slice(b"0\r\nX-Sum: 42\r\n\r\n");
-        assert_eq!(String::from_utf8_lossy(&r.raw), String::from_utf8_lossy(&expected));
+        assert_eq!(
+            String::from_utf8_lossy(&r.raw),
+            String::from_utf8_lossy(&expected)
+        );
         c.expect_silence(Duration::from_millis(30));
     }
 );
@@ -183,7 +189,10 @@ both_backends!(
         // A slow reader: nothing read for a while, so the socket buffers fill up.
         std::thread::sleep(Duration::from_millis(200));
         assert!(stats.falses.load(Ordering::SeqCst) >= 1);
-        assert!(!stats.finished.load(Ordering::SeqCst), "8 MiB cannot fit in the buffers");
+        assert!(
+            !stats.finished.load(Ordering::SeqCst),
+            "8 MiB cannot fit in the buffers"
+        );
         let r = c.response();
         assert_eq!(r.body.len(), TOTAL);
         let chunk = pattern(CHUNK);
@@ -194,7 +203,10 @@ both_backends!(
             stats.drains.load(Ordering::SeqCst),
         );
         // Every `false` was followed by exactly one 'drain' (the last write ended it).
-        assert!(drains >= 1 && drains == falses, "falses={falses} drains={drains}");
+        assert!(
+            drains >= 1 && drains == falses,
+            "falses={falses} drains={drains}"
+        );
     }
 );
 
@@ -227,12 +239,18 @@ both_backends!(
         let t0 = Instant::now();
         server.close();
         idle.expect_closed();
-        assert!(t0.elapsed() < Duration::from_secs(1), "idle connection closed at once");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "idle connection closed at once"
+        );
         busy.expect_silence(Duration::from_millis(50));
         assert!(remote.end(200, vec![], b"late".to_vec()));
         let r = busy.response();
         assert_eq!(r.text(), "late");
-        assert!(r.closes(), "in-flight response after close() says Connection: close");
+        assert!(
+            r.closes(),
+            "in-flight response after close() says Connection: close"
+        );
         busy.expect_closed();
         // Our FIN ends the server's lingering close at once (else it waits `linger`).
         drop((idle, busy));
@@ -243,6 +261,9 @@ both_backends!(
         std::thread::spawn(move || done_tx.send(s.wait().is_ok()).unwrap());
         assert_eq!(done_rx.recv_timeout(TIMEOUT), Ok(true), "wait() returns");
         assert!(closed.load(Ordering::SeqCst), "'close' fired");
-        assert!(std::net::TcpStream::connect(addr).is_err(), "listener closed");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "listener closed"
+        );
     }
 );
