@@ -181,6 +181,11 @@ impl Epoll {
         Ok(())
     }
 
+    /// Synthetic completions (sends done inline, stopped receives) wait in `ready`.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let ms = if !self.ready.is_empty() {
             0

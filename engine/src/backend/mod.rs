@@ -141,4 +141,13 @@ impl Backend {
     pub(crate) fn submit(&mut self) -> io::Result<()> {
         each!(self, b => b.submit())
     }
+
+    /// Completions are queued that [`pollable_fd`](Self::pollable_fd) does not signal
+    /// (epoll's synchronous sends): dispatch again without waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        match self {
+            Backend::Uring(_) => false,
+            Backend::Epoll(b) => b.has_pending(),
+        }
+    }
 }

@@ -365,12 +365,26 @@ impl ShardState {
             }
         });
         let c = &mut self.conns[idx];
+        let mut answer = true;
+        let mut orphan = None;
         if let Phase::Body { chan, .. } = &c.phase {
             let chan = chan.clone();
             chan.abort();
+            // The request whose body failed is the last queued: an unfinished response to
+            // it is never sent (it would be a 200 to an invalid request). As Node, the
+            // error is answered only if that response's head has not gone out.
+            if c.queue.back().is_some_and(|s| !s.st.borrow().ended) {
+                let slot = c.queue.pop_back().expect("checked");
+                answer = !slot.st.borrow().head_written;
+                orphan = slot.st.borrow_mut().on_close.take();
+            }
         }
         c.phase = Phase::Done;
-        let bytes = custom.unwrap_or_else(|| default_error_response(e.status()));
+        let bytes = match custom {
+            _ if !answer => Vec::new(),
+            Some(bytes) => bytes,
+            None => default_error_response(e.status()),
+        };
         let slot = Rc::new(ResSlot::new());
         {
             let mut st = slot.st.borrow_mut();
@@ -383,6 +397,11 @@ impl ShardState {
         }
         c.queue.push_back(slot);
         c.shared.mark_dirty();
+        if let Some(f) = orphan {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                tracing::error!("response 'close' listener panicked: {}", panic_message(&p));
+            }
+        }
     }
 }
 

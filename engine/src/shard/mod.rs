@@ -173,12 +173,16 @@ impl Shard {
     }
 
     /// Handles everything that is ready without blocking. Returns how long until the next
-    /// timer (the caller should call again by then even without readiness).
+    /// timer (the caller should call again by then even without readiness); zero when
+    /// work is already queued that the pollable fd will not signal.
     pub fn run_ready(&mut self) -> Result<Option<Duration>, Error> {
         self.turn(Some(Duration::ZERO))?;
         self.backend
             .submit()
             .map_err(|e| Error::io(ErrorKind::Io, "submitting to the ring", e))?;
+        if self.backend.has_pending() {
+            return Ok(Some(Duration::ZERO));
+        }
         Ok(self.st.next_timeout())
     }
 
@@ -381,6 +385,13 @@ impl ShardState {
             if c.is_idle() && c.life == Life::Open {
                 self.abort(idx);
             } else {
+                // Responses not started yet tell the client the connection will close.
+                for slot in &c.queue {
+                    let mut st = slot.st.borrow_mut();
+                    if !st.head_written {
+                        st.keep_alive = false;
+                    }
+                }
                 c.shared.mark_dirty();
             }
         }

@@ -76,6 +76,15 @@ impl ShardState {
             c.phase = Phase::Done;
             c.rbuf = Vec::new();
         }
+        if close_after {
+            // Nothing goes out after a closing response (RFC 9112 9.6): responses to
+            // requests pipelined behind it are dropped, as Node does.
+            for slot in c.queue.drain(..) {
+                if let Some(f) = slot.st.borrow_mut().on_close.take() {
+                    callbacks.push(f);
+                }
+            }
+        }
         // One send in flight per connection; the remainder of a partial send goes first.
         if !c.sending {
             if c.inflight_off < c.inflight.len() {
