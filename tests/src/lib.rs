@@ -153,6 +153,13 @@ impl Client {
         }
     }
 
+    /// Reads until `n` bytes have arrived (or EOF) and takes them.
+    pub fn read_exact_len(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n && self.fill() {}
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n).collect()
+    }
+
     /// The next response (to a request that was not HEAD).
     pub fn response(&mut self) -> Response {
         self.response_to(false)
