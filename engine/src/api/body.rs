@@ -30,6 +30,8 @@ pub(crate) struct BodyState {
     pub on_data: Option<Box<dyn FnMut(&[u8])>>,
     pub on_end: Option<Box<dyn FnOnce()>>,
     pub on_aborted: Option<Box<dyn FnOnce()>>,
+    /// 'timeout' (`req.set_timeout`): fires on socket inactivity while the body is incomplete.
+    pub on_timeout: Option<Box<dyn FnMut(&crate::shard::ConnInfo)>>,
     pub scheduled: bool,
 }
 
