@@ -109,9 +109,11 @@ impl ShardState {
             if c.inactivity.msg.take().is_some() {
                 self.touch(idx);
             }
+            let c = &self.conns[idx];
             // keepAliveTimeout counts from when the last response was written, not from
-            // later looks at the idle connection.
-            if matches!(self.conns[idx].timer, Some((_, Deadline::KeepAlive))) {
+            // later looks at the idle connection; and a connection that has not sent its
+            // first request is under headersTimeout (counted from accept), not keep-alive.
+            if matches!(c.timer, Some((_, Deadline::KeepAlive))) || c.request_started.is_some() {
                 return;
             }
         }
