@@ -54,7 +54,7 @@ pub(crate) struct ResState {
     pub on_finish: Option<Box<dyn FnOnce()>>,
     pub on_close: Option<Box<dyn FnOnce()>>,
     /// 'timeout' (`res.set_timeout`): socket inactivity while this response is the one being written.
-    pub on_timeout: Option<Box<dyn FnMut(&crate::shard::ConnInfo)>>,
+    pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
 }
 
 impl ResState {

@@ -32,6 +32,9 @@ fn payload(gen: u32, idx: usize, idle: bool) -> u64 {
     ((gen as u64) << 32) | if idle { IDLE_BIT } else { 0 } | idx as u64
 }
 
+/// A request's or response's 'timeout' listener.
+pub(crate) type TimeoutCallback = Box<dyn FnMut(&ConnInfo)>;
+
 /// What a listener asked to be done with the connection it was shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum ConnAction {
