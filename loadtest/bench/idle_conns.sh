@@ -88,4 +88,4 @@ awk -v a="$RSS0" -v b="$RSS1" -v n="$N" 'BEGIN {printf "RSS/connection   %.0f by
 awk -v t="$((T1 - T0))" -v p="$((P1 - P0))" -v hz="$HZ" -v s="$IDLE" 'BEGIN {
   printf "shard CPU idle   %d ticks in %ss = %.2f%% of a core (process: %d ticks)\n", t, s, t * 100 / hz / s, p }'
 awk -v ns="$((N1 - N0))" -v w="$((W1 - W0))" -v s="$IDLE" 'BEGIN {
-  printf "shard on-CPU     %.3f ms in %ss (%.4f%% of a core), %d wake-ups\n", ns / 1e6, s, ns / 1e7 / s, w }'
+  printf "shard on-CPU     %.3f ms in %ss (%.4f%% of a core; schedstat, 0 if not accounted), %d wake-ups\n", ns / 1e6, s, ns / 1e7 / s, w }'
