@@ -10,10 +10,6 @@ fn main() {
     common::init_logging();
     let args = common::Args::parse();
     let builder = ServerBuilder::new().on_request(|_req, mut res| {
-        if std::env::var_os("NOKA").is_some() {
-            let _ = res.remove_header("Connection");
-            let _ = res.remove_header("Keep-Alive");
-        }
         let _ = res.write_head(
             200,
             [("Content-Type", "text/plain"), ("Server", "ringhttp")],

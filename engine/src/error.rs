@@ -30,7 +30,8 @@ pub enum ErrorKind {
     Closed,
     /// A request handler panicked.
     HandlerPanicked,
-    /// A timer expired.
+    /// A timer expired: headersTimeout or requestTimeout (Node's `ERR_HTTP_REQUEST_TIMEOUT`,
+    /// given to 'clientError').
     Timeout,
 }
 
@@ -71,7 +72,7 @@ impl Error {
             ErrorKind::InvalidHeader => "ERR_INVALID_HTTP_TOKEN",
             ErrorKind::WriteAfterEnd => "ERR_STREAM_WRITE_AFTER_END",
             ErrorKind::Closed => "ECONNRESET",
-            ErrorKind::Timeout => "ETIMEDOUT",
+            ErrorKind::Timeout => "ERR_HTTP_REQUEST_TIMEOUT",
             ErrorKind::HandlerPanicked => "ERR_HANDLER_PANICKED",
             ErrorKind::Config => "ERR_INVALID_ARG_VALUE",
             ErrorKind::Backend | ErrorKind::Listen | ErrorKind::Io => "ERR_SYSTEM_ERROR",

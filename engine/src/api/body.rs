@@ -32,6 +32,8 @@ pub(crate) struct BodyState {
     pub on_data: Option<DataFn>,
     pub on_end: Option<Box<dyn FnOnce()>>,
     pub on_aborted: Option<Box<dyn FnOnce()>>,
+    /// 'timeout' (`req.set_timeout`): fires on socket inactivity while the body is incomplete.
+    pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
     pub scheduled: bool,
 }
 

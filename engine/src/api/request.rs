@@ -158,6 +158,35 @@ impl Request {
         }
     }
 
+    /// `req.setTimeout(msecs, callback)`: sets the connection's inactivity timeout to
+    /// `msecs` (restarting it; zero disables) and adds a 'timeout' listener. As in Node, the
+    /// listener is called (with the connection) only while the request is incomplete, i.e.
+    /// its body is still arriving; then the connection is not destroyed. The timeout applies
+    /// to the connection until it is next idle.
+    pub fn set_timeout(
+        &self,
+        msecs: std::time::Duration,
+        on_timeout: impl FnMut(&crate::shard::ConnInfo) + 'static,
+    ) -> &Self {
+        self.on_timeout(on_timeout);
+        self.set_socket_timeout(msecs)
+    }
+
+    /// `req.setTimeout(msecs)` without a callback: on expiry the connection is destroyed
+    /// unless some other 'timeout' listener handles it.
+    pub fn set_socket_timeout(&self, msecs: std::time::Duration) -> &Self {
+        crate::shard::timeouts::request_socket_timeout(&self.inner.conn, msecs);
+        self
+    }
+
+    /// `req.on('timeout', f)` (replaces an earlier one; see [`set_timeout`](Self::set_timeout)).
+    pub fn on_timeout(&self, f: impl FnMut(&crate::shard::ConnInfo) + 'static) -> &Self {
+        if let Some(b) = &self.inner.body {
+            b.st.borrow_mut().on_timeout = Some(Box::new(f));
+        }
+        self
+    }
+
     /// `req.pause()`: stops delivering data, and stops reading the socket once the queue
     /// reaches the high-water mark.
     pub fn pause(&self) {

@@ -53,6 +53,8 @@ pub(crate) struct ResState {
     pub on_drain: Option<Callback>,
     pub on_finish: Option<Box<dyn FnOnce()>>,
     pub on_close: Option<Box<dyn FnOnce()>>,
+    /// 'timeout' (`res.set_timeout`): socket inactivity while this response is the one being written.
+    pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
 }
 
 impl ResState {
@@ -77,6 +79,7 @@ impl ResState {
             on_drain: None,
             on_finish: None,
             on_close: None,
+            on_timeout: None,
         }
     }
 
@@ -102,6 +105,7 @@ impl ResState {
         self.on_drain = None;
         self.on_finish = None;
         self.on_close = None;
+        self.on_timeout = None;
     }
 
     fn check_open(&self) -> Result<(), Error> {
@@ -570,6 +574,36 @@ impl Response {
         if let Some(c) = &self.slot.st.borrow().conn {
             c.destroy();
         }
+    }
+
+    /// `res.setTimeout(msecs, callback)`: sets the connection's inactivity timeout to
+    /// `msecs` (restarting it; zero disables) and adds a 'timeout' listener, called with the
+    /// connection on expiry while this response is the one being written. With a listener
+    /// the connection is not destroyed (call [`ConnInfo::destroy`](crate::ConnInfo::destroy)
+    /// or end the response). The timeout applies to the connection until it is next idle.
+    pub fn set_timeout(
+        &mut self,
+        msecs: std::time::Duration,
+        on_timeout: impl FnMut(&crate::shard::ConnInfo) + 'static,
+    ) -> &mut Self {
+        self.on_timeout(on_timeout);
+        self.set_socket_timeout(msecs)
+    }
+
+    /// `res.setTimeout(msecs)` without a callback: on expiry the connection is destroyed
+    /// unless some other 'timeout' listener handles it.
+    pub fn set_socket_timeout(&mut self, msecs: std::time::Duration) -> &mut Self {
+        let conn = self.slot.st.borrow().conn.clone();
+        if let Some(conn) = conn {
+            crate::shard::timeouts::request_socket_timeout(&conn, msecs);
+        }
+        self
+    }
+
+    /// `res.on('timeout', f)` (replaces an earlier one).
+    pub fn on_timeout(&mut self, f: impl FnMut(&crate::shard::ConnInfo) + 'static) -> &mut Self {
+        self.st().on_timeout = Some(Box::new(f));
+        self
     }
 
     /// Whether the connection is still there to write to.

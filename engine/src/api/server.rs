@@ -347,6 +347,15 @@ impl Server {
         }
     }
 
+    /// `server.setTimeout(msecs)`: the inactivity timeout of connections accepted after each
+    /// shard has taken the change (at once unless it is busy); open connections keep theirs.
+    /// The builder's [`timeout`](ServerBuilder::timeout) is the initial value.
+    pub fn set_timeout(&self, msecs: Duration) {
+        for s in &self.shards {
+            s.post(move |st| st.set_timeout(msecs));
+        }
+    }
+
     /// `server.closeIdleConnections()`.
     pub fn close_idle_connections(&self) {
         for s in &self.shards {

@@ -4,6 +4,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 use super::ctx::ConnShared;
+use super::timeouts::Inactivity;
 use super::timer::TimerId;
 use crate::api::body::BodyChan;
 use crate::api::response::ResSlot;
@@ -75,6 +76,8 @@ pub(crate) struct Conn {
     pub request_started: Option<std::time::Instant>,
     pub timer: Option<(TimerId, Deadline)>,
     pub idle_timer: Option<TimerId>,
+    /// server.timeout as it was at accept, and a per-message override.
+    pub inactivity: Inactivity,
 }
 
 impl Conn {
@@ -98,6 +101,7 @@ impl Conn {
             request_started: None,
             timer: None,
             idle_timer: None,
+            inactivity: Inactivity::default(),
         }
     }
 

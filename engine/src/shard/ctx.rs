@@ -29,6 +29,8 @@ pub(crate) struct ShardCtx {
     /// Responses handed to other threads (`Response::into_remote`).
     pub parked: RefCell<Slab<Option<Response>>>,
     pub remote: Arc<Remote>,
+    /// Socket inactivity timeouts set through `req/res.set_timeout`, applied by the shard.
+    pub timeout_changes: RefCell<Vec<(Rc<ConnShared>, std::time::Duration)>>,
 }
 
 /// Facts about one connection shared with its handles.

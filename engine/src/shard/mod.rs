@@ -12,7 +12,7 @@ mod input;
 mod output;
 pub(crate) mod remote;
 pub(crate) mod sockaddr;
-mod timeouts;
+pub(crate) mod timeouts;
 pub mod timer;
 
 use std::cell::RefCell;
@@ -33,14 +33,33 @@ use ctx::{ConnShared, ShardCtx};
 use remote::{Remote, Task};
 use timer::TimerWheel;
 
-/// What the 'connection' and connection-close listeners see of a connection.
+/// What the 'connection', 'timeout' and connection-close listeners see of a connection
+/// (Node's socket, as far as a listener needs it).
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     fd: RawFd,
     id: u64,
+    /// What the listener asked for ([`destroy`](Self::destroy), [`end`](Self::end)).
+    action: std::cell::Cell<timeouts::ConnAction>,
 }
 
 impl ConnInfo {
+    /// `socket.destroy()`: tear the connection down (unsent responses are dropped). Takes
+    /// effect when the listener that was given this `ConnInfo` returns; honoured from the
+    /// 'connection' and 'timeout' listeners and the `req`/`res` timeout callbacks. Elsewhere
+    /// (or from another thread) use [`ShardState::destroy_connection`] with [`id`](Self::id).
+    pub fn destroy(&self) {
+        self.action.set(timeouts::ConnAction::Destroy);
+    }
+
+    /// `socket.end()`: read no further requests, finish the responses already under way,
+    /// then close. Same scope as [`destroy`](Self::destroy).
+    pub fn end(&self) {
+        if self.action.get() == timeouts::ConnAction::None {
+            self.action.set(timeouts::ConnAction::End);
+        }
+    }
+
     /// A number unique on this shard for the connection's lifetime.
     pub fn id(&self) -> u64 {
         self.id
@@ -60,6 +79,8 @@ pub struct ShardState {
     listeners: Vec<Option<RawFd>>,
     pub(crate) handlers: Handlers,
     pub(crate) timers: TimerWheel,
+    /// server.timeout for connections accepted from now on (`Server::set_timeout`).
+    server_timeout: Duration,
     expired: Vec<u64>,
     tasks: Receiver<Task>,
     pub(crate) now: Instant,
@@ -117,12 +138,15 @@ impl Shard {
             head_bufs: RefCell::new(Vec::new()),
             parked: RefCell::new(Slab::new()),
             remote,
+            timeout_changes: RefCell::new(Vec::new()),
         });
+        let server_timeout = ctx.config.timeout;
         let st = ShardState {
             ctx,
             conns: Slab::with_capacity(1024),
             listeners: listeners.into_iter().map(Some).collect(),
             handlers,
+            server_timeout,
             timers: TimerWheel::new(now),
             expired: Vec::new(),
             tasks,
@@ -222,8 +246,10 @@ impl Shard {
         let st = &mut self.st;
         self.backend.dispatch(&mut |ev| st.on_event(ev));
         self.st.run_tasks();
+        self.st.apply_timeout_changes();
         self.st.run_timers();
         self.st.flush(&mut self.backend);
+        self.st.apply_timeout_changes();
         if self.external {
             let _ = self.backend.submit();
         }
@@ -354,6 +380,7 @@ impl ShardState {
             if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&info))) {
                 tracing::error!("'connection' listener panicked: {}", panic_message(&p));
             }
+            self.apply_conn_action(idx, &info);
         }
     }
 
@@ -362,6 +389,7 @@ impl ShardState {
         ConnInfo {
             fd: c.fd,
             id: ((c.gen as u64) << 32) | idx as u64,
+            action: std::cell::Cell::new(timeouts::ConnAction::None),
         }
     }
 

@@ -1,11 +1,30 @@
-//! Connection deadlines: headersTimeout, requestTimeout, keepAliveTimeout, lingering close,
-//! and server.timeout (inactivity). One phase timer and one inactivity timer per connection,
-//! both in the shard's timer wheel (O(1) re-arm, no syscall).
+//! Connection deadlines and socket inactivity, with Node v20's semantics.
+//!
+//! * **Phase timer** (one per connection, [`Deadline`]): `headersTimeout` from accept (first
+//!   request) or from a request's first byte until its head is complete (bounded by
+//!   `requestTimeout` too); `requestTimeout` from the first byte until the body is complete;
+//!   `keepAliveTimeout` from the moment the last response is fully written until a new
+//!   request byte arrives; the lingering-close bound. Headers/Request expiry answers
+//!   `408 Request Timeout` (after 'clientError') when no response has started, then closes;
+//!   otherwise the connection is destroyed.
+//! * **Inactivity timer** (`server.timeout`, Node's `socket.setTimeout`): restarted by
+//!   every read and write. On expiry the request's 'timeout' callback (while its body is
+//!   incomplete), the response's (the one being written) and the server's 'timeout'
+//!   listener run; if there is none the connection is destroyed. A connection keeps the
+//!   `server.timeout` that was in force when it was accepted. `req/res.set_timeout`
+//!   override it for the connection until it is next idle (its responses all written),
+//!   when it returns to that value; zero disables it.
+//!
+//! Both live in the shard's timing wheel: arming, re-arming and cancelling are O(1), with
+//! no syscall and (once the wheel's slab has grown) no allocation.
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::conn::{Deadline, Life, Phase};
+use super::ctx::ConnShared;
 use super::input::default_error_response;
-use super::ShardState;
+use super::{panic_message, ConnInfo, ShardState};
+use crate::error::{Error, ErrorKind};
 
 const IDLE_BIT: u64 = 1 << 31;
 
@@ -13,10 +32,59 @@ fn payload(gen: u32, idx: usize, idle: bool) -> u64 {
     ((gen as u64) << 32) | if idle { IDLE_BIT } else { 0 } | idx as u64
 }
 
+/// A request's or response's 'timeout' listener.
+pub(crate) type TimeoutCallback = Box<dyn FnMut(&ConnInfo)>;
+
+/// What a listener asked to be done with the connection it was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ConnAction {
+    #[default]
+    None,
+    End,
+    Destroy,
+}
+
+/// A connection's socket inactivity timeout.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Inactivity {
+    /// `server.timeout` when the connection was accepted.
+    base: Duration,
+    /// Set by `req/res.set_timeout` until the connection is next idle.
+    msg: Option<Duration>,
+}
+
+impl Inactivity {
+    fn get(&self) -> Duration {
+        self.msg.unwrap_or(self.base)
+    }
+}
+
+/// `req/res.set_timeout`: asks the shard to set the connection's inactivity timeout
+/// (applied before the shard next runs its timers or waits).
+pub(crate) fn request_socket_timeout(conn: &Rc<ConnShared>, d: Duration) {
+    if !conn.closed.get() {
+        conn.ctx
+            .timeout_changes
+            .borrow_mut()
+            .push((conn.clone(), d));
+    }
+}
+
+fn call_listener(what: &str, f: impl FnOnce()) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        tracing::error!("{what} panicked: {}", panic_message(&p));
+    }
+}
+
 impl ShardState {
     pub(super) fn on_connect_timers(&mut self, idx: usize) {
+        let c = &mut self.conns[idx];
+        c.inactivity = Inactivity {
+            base: self.server_timeout,
+            msg: None,
+        };
         // The first request's headersTimeout runs from accept: a silent client is cut off.
-        self.conns[idx].request_started = Some(self.now);
+        c.request_started = Some(self.now);
         self.set_deadline(idx, Deadline::Headers);
         self.touch(idx);
     }
@@ -24,7 +92,12 @@ impl ShardState {
     fn duration(&self, kind: Deadline) -> Duration {
         let cfg = &self.ctx.config;
         match kind {
-            Deadline::Headers => cfg.headers_timeout,
+            // The head is also part of the request: requestTimeout bounds it as well.
+            Deadline::Headers => match (cfg.headers_timeout, cfg.request_timeout) {
+                (h, r) if h.is_zero() => r,
+                (h, r) if r.is_zero() => h,
+                (h, r) => h.min(r),
+            },
             Deadline::Request => cfg.request_timeout,
             Deadline::KeepAlive => cfg.keep_alive_timeout,
             Deadline::Linger => cfg.linger,
@@ -33,6 +106,20 @@ impl ShardState {
 
     /// Arms the connection's phase timer for `kind` (replacing what it stood for).
     pub(crate) fn set_deadline(&mut self, idx: usize, kind: Deadline) {
+        if kind == Deadline::KeepAlive {
+            let c = &mut self.conns[idx];
+            // The connection is idle: a per-message inactivity timeout ends here.
+            if c.inactivity.msg.take().is_some() {
+                self.touch(idx);
+            }
+            let c = &self.conns[idx];
+            // keepAliveTimeout counts from when the last response was written, not from
+            // later looks at the idle connection; and a connection that has not sent its
+            // first request is under headersTimeout (counted from accept), not keep-alive.
+            if matches!(c.timer, Some((_, Deadline::KeepAlive))) || c.request_started.is_some() {
+                return;
+            }
+        }
         let d = self.duration(kind);
         if d.is_zero() {
             self.clear_deadline(idx);
@@ -58,17 +145,113 @@ impl ShardState {
         }
     }
 
-    /// Activity on the socket: pushes server.timeout back.
+    /// Activity on the socket: pushes the inactivity timeout back (or disarms it when the
+    /// connection's timeout is zero).
     pub(crate) fn touch(&mut self, idx: usize) {
-        let t = self.ctx.config.timeout;
+        let c = &mut self.conns[idx];
+        let t = c.inactivity.get();
         if t.is_zero() {
+            if let Some(id) = c.idle_timer.take() {
+                self.timers.cancel(id);
+            }
             return;
         }
         let at = self.now + t;
-        let c = &mut self.conns[idx];
         match c.idle_timer {
             Some(id) if self.timers.reset(id, at) => {}
             _ => c.idle_timer = Some(self.timers.insert(at, payload(c.gen, idx, true))),
+        }
+    }
+
+    /// Applies the socket timeouts set by `req/res.set_timeout` since the last call.
+    pub(super) fn apply_timeout_changes(&mut self) {
+        if self.ctx.timeout_changes.borrow().is_empty() {
+            return;
+        }
+        let mut changes = std::mem::take(&mut *self.ctx.timeout_changes.borrow_mut());
+        for (shared, d) in changes.drain(..) {
+            let idx = shared.idx;
+            match self.conns.get_mut(idx) {
+                Some(c) if Rc::ptr_eq(&c.shared, &shared) && c.life != Life::Closing => {
+                    c.inactivity.msg = Some(d);
+                    // Node's socket.setTimeout: the timer restarts from now.
+                    self.touch(idx);
+                }
+                _ => {}
+            }
+        }
+        let mut slot = self.ctx.timeout_changes.borrow_mut();
+        if slot.is_empty() {
+            *slot = changes;
+        }
+    }
+
+    /// `server.setTimeout(msecs)` on this shard: the inactivity timeout of connections
+    /// accepted from now on (open connections keep theirs). Zero disables.
+    pub fn set_timeout(&mut self, d: Duration) {
+        self.server_timeout = d;
+    }
+
+    /// The inactivity timeout new connections get (`server.timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.server_timeout
+    }
+
+    /// `socket.destroy()` for the connection with [`ConnInfo::id`] `id`. False if it is
+    /// already gone.
+    pub fn destroy_connection(&mut self, id: u64) -> bool {
+        match self.conn_by_id(id) {
+            Some(idx) => {
+                self.abort(idx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `socket.end()` for the connection with [`ConnInfo::id`] `id`: no further requests
+    /// are read; the responses already under way are finished, then it closes. False if
+    /// it is already gone.
+    pub fn end_connection(&mut self, id: u64) -> bool {
+        let Some(idx) = self.conn_by_id(id) else {
+            return false;
+        };
+        let c = &mut self.conns[idx];
+        if c.life == Life::Open {
+            if let Phase::Body { chan, .. } = std::mem::replace(&mut c.phase, Phase::Done) {
+                chan.abort();
+            }
+            c.phase = Phase::Done;
+            c.life = Life::Draining;
+            c.rbuf = Vec::new();
+            for s in &c.queue {
+                let mut st = s.st.borrow_mut();
+                st.keep_alive = false;
+                st.close_after = true;
+            }
+            c.shared.mark_dirty();
+        }
+        true
+    }
+
+    fn conn_by_id(&self, id: u64) -> Option<usize> {
+        let idx = (id & 0xffff_ffff) as usize;
+        match self.conns.get(idx) {
+            Some(c) if c.gen == (id >> 32) as u32 && c.life != Life::Closing => Some(idx),
+            _ => None,
+        }
+    }
+
+    /// Carries out what a listener asked of the [`ConnInfo`] it was given.
+    pub(super) fn apply_conn_action(&mut self, _idx: usize, info: &ConnInfo) {
+        match info.action.get() {
+            ConnAction::None => {}
+            ConnAction::End => {
+                self.end_connection(info.id());
+            }
+            ConnAction::Destroy => {
+                self.destroy_connection(info.id());
+            }
         }
     }
 
@@ -86,7 +269,9 @@ impl ShardState {
             }
             if p & IDLE_BIT != 0 {
                 c.idle_timer = None;
-                self.on_idle_timeout(idx);
+                if c.life != Life::Closing {
+                    self.on_idle_timeout(idx);
+                }
             } else if let Some((_, kind)) = c.timer.take() {
                 self.on_deadline(idx, kind);
             }
@@ -95,17 +280,55 @@ impl ShardState {
         self.expired = expired;
     }
 
+    /// Node's `socketOnTimeout`: the incomplete request's 'timeout', the current
+    /// response's, the server's; destroy the socket if nobody listened.
     fn on_idle_timeout(&mut self, idx: usize) {
         tracing::debug!("connection {idx}: inactivity timeout");
-        match self.handlers.timeout.clone() {
-            Some(f) => {
-                let info = self.info(idx);
-                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&info)))
-                {
-                    tracing::error!("'timeout' listener panicked: {}", super::panic_message(&p));
+        let info = self.info(idx);
+        let mut handled = false;
+        let c = &self.conns[idx];
+        let chan = match &c.phase {
+            Phase::Body { chan, .. } => Some(chan.clone()),
+            _ => None,
+        };
+        let slot = c.queue.front().cloned();
+        if let Some(chan) = chan {
+            let cb = {
+                let mut st = chan.st.borrow_mut();
+                if st.complete {
+                    None
+                } else {
+                    st.on_timeout.take()
+                }
+            };
+            if let Some(mut f) = cb {
+                handled = true;
+                call_listener("request 'timeout' callback", || f(&info));
+                let mut st = chan.st.borrow_mut();
+                if st.on_timeout.is_none() {
+                    st.on_timeout = Some(f);
                 }
             }
-            None => self.abort(idx),
+        }
+        if let Some(slot) = slot {
+            let cb = slot.st.borrow_mut().on_timeout.take();
+            if let Some(mut f) = cb {
+                handled = true;
+                call_listener("response 'timeout' callback", || f(&info));
+                let mut st = slot.st.borrow_mut();
+                if st.on_timeout.is_none() {
+                    st.on_timeout = Some(f);
+                }
+            }
+        }
+        if let Some(f) = self.handlers.timeout.clone() {
+            handled = true;
+            call_listener("'timeout' listener", || f(&info));
+        }
+        if handled {
+            self.apply_conn_action(idx, &info);
+        } else {
+            self.abort(idx);
         }
     }
 
@@ -117,6 +340,20 @@ impl ShardState {
             Deadline::KeepAlive => {}
             Deadline::Linger => self.abort(idx),
             Deadline::Headers | Deadline::Request => {
+                if c.life != Life::Open {
+                    self.abort(idx);
+                    return;
+                }
+                // Node: 'clientError' with ERR_HTTP_REQUEST_TIMEOUT; by default `408` when no
+                // response has started on the connection, then destroy.
+                let custom = self.handlers.client_error.clone().and_then(|f| {
+                    let err = Error::new(ErrorKind::Timeout, "Request timeout");
+                    let info = self.info(idx);
+                    let mut out = None;
+                    call_listener("'clientError' listener", || out = f(&err, &info));
+                    out
+                });
+                let c = &mut self.conns[idx];
                 let started = c.queue.iter().any(|s| {
                     let st = s.st.borrow();
                     st.head_written || !st.buf.is_empty()
@@ -125,7 +362,6 @@ impl ShardState {
                     self.abort(idx);
                     return;
                 }
-                // 408 Request Timeout, as Node's default 'clientError' for ERR_HTTP_REQUEST_TIMEOUT.
                 if let Phase::Body { chan, .. } = std::mem::replace(&mut c.phase, Phase::Done) {
                     chan.abort();
                 }
@@ -133,7 +369,8 @@ impl ShardState {
                     s.st.borrow_mut().conn = None;
                 }
                 c.shared.closed.set(true);
-                c.out.extend_from_slice(&default_error_response(408));
+                c.out
+                    .extend_from_slice(&custom.unwrap_or_else(|| default_error_response(408)));
                 c.life = Life::Draining;
                 c.rbuf = Vec::new();
                 c.shared.mark_dirty();
