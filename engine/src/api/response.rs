@@ -217,12 +217,7 @@ impl ResState {
         }
         if self.keep_alive && !h.suppressed.keep_alive && !h.has(special::KEEP_ALIVE) {
             if let Some(ctx) = &ctx {
-                let ms = ctx.config.keep_alive_timeout.as_millis() as u64;
-                if ms > 0 {
-                    out.extend_from_slice(b"Keep-Alive: timeout=");
-                    encode::push_u64(out, ms / 1000);
-                    out.extend_from_slice(b"\r\n");
-                }
+                out.extend_from_slice(&ctx.keep_alive_header);
             }
         }
         if let Some(n) = add_cl {
@@ -440,13 +435,10 @@ impl Response {
                 ));
             }
         }
-        let mut pending = Vec::new();
+        // As Node: each header is checked in order; the first invalid one is the error.
         for (n, v) in headers {
             let (n, v) = (n.into(), v.into());
             validate(&n, &v)?;
-            pending.push((n, v));
-        }
-        for (n, v) in pending {
             st.headers.set(n, v);
         }
         st.status = status;
@@ -634,11 +626,8 @@ impl Response {
 
 impl Drop for Response {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
         let ended = self.slot.st.borrow().ended;
-        if !ended {
+        if !ended && !std::thread::panicking() {
             self.end();
         }
     }

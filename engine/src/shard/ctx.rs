@@ -21,6 +21,9 @@ pub(crate) struct ShardCtx {
     /// Request bodies with data or an end to deliver outside the parser.
     pub body_ready: RefCell<Vec<Rc<BodyChan>>>,
     pub date: RefCell<DateCache>,
+    /// `Keep-Alive: timeout=N\r\n` for keepAliveTimeout (empty when it is zero),
+    /// formatted once.
+    pub keep_alive_header: Vec<u8>,
     pub config: Arc<Config>,
     /// Finished response slots kept for reuse (their buffers keep their capacity).
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,

@@ -112,12 +112,16 @@ impl ShardState {
                     if c.queue.len() >= self.ctx.config.max_pipelined {
                         return pos;
                     }
-                    if c.request_started.is_none() {
-                        c.request_started = Some(self.now);
-                        self.set_deadline(idx, Deadline::Headers);
-                    }
                     match parse_request_head(&buf[pos..], &self.ctx.config.limits) {
-                        Ok(None) => return pos,
+                        Ok(None) => {
+                            // Only a head that is still arriving needs headersTimeout
+                            // (a whole head costs no timer operation at all).
+                            if c.request_started.is_none() {
+                                c.request_started = Some(self.now);
+                                self.set_deadline(idx, Deadline::Headers);
+                            }
+                            return pos;
+                        }
                         Err(e) => {
                             self.client_error(idx, e);
                             return buf.len();
@@ -234,7 +238,8 @@ impl ShardState {
     }
 
     fn start_request(&mut self, idx: usize, bytes: &[u8], head: RequestHead) {
-        let cfg = self.ctx.config.clone();
+        let ctx = self.ctx.clone();
+        let cfg = &ctx.config;
         if let Framing::Length(n) = head.framing {
             if cfg.max_body_size.is_some_and(|max| n > max) {
                 self.client_error(idx, ParseError::BodyTooLarge);

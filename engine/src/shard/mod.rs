@@ -133,6 +133,10 @@ impl Shard {
             dirty: RefCell::new(Vec::new()),
             body_ready: RefCell::new(Vec::new()),
             date: RefCell::new(date::DateCache::new()),
+            keep_alive_header: match config.keep_alive_timeout.as_secs() {
+                _ if config.keep_alive_timeout.is_zero() => Vec::new(),
+                secs => format!("Keep-Alive: timeout={secs}\r\n").into_bytes(),
+            },
             config,
             slot_pool: RefCell::new(Vec::new()),
             head_bufs: RefCell::new(Vec::new()),
