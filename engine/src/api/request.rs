@@ -251,11 +251,18 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        // The head buffer goes back to the shard's pool (capacity kept).
+        // The head buffer and header spans go back to the shard's pools (capacity kept).
+        let ctx = &self.inner.conn.ctx;
         let buf = std::mem::take(&mut self.inner.buf);
-        let mut pool = self.inner.conn.ctx.head_bufs.borrow_mut();
+        let mut pool = ctx.head_bufs.borrow_mut();
         if pool.len() < 1024 && buf.capacity() <= 64 * 1024 {
             pool.push(buf);
+        }
+        drop(pool);
+        let spans = std::mem::take(&mut self.inner.head.headers);
+        let mut pool = ctx.span_bufs.borrow_mut();
+        if pool.len() < 1024 && spans.capacity() <= 4096 {
+            pool.push(spans);
         }
         drop(pool);
         if let Some(b) = &self.inner.body {

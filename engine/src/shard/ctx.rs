@@ -29,6 +29,8 @@ pub(crate) struct ShardCtx {
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,
     /// Request head buffers kept for reuse.
     pub head_bufs: RefCell<Vec<Vec<u8>>>,
+    /// Header-span vectors of finished requests, for the parser to fill again.
+    pub span_bufs: RefCell<Vec<Vec<crate::proto::h1::HeaderSpan>>>,
     /// Responses handed to other threads (`Response::into_remote`).
     pub parked: RefCell<Slab<Option<Response>>>,
     pub remote: Arc<Remote>,

@@ -12,7 +12,7 @@ use crate::api::response::{ResSlot, Response};
 use crate::api::{Request, Socket};
 use crate::error::Error;
 use crate::proto::h1::{
-    encode, parse_request_head, BodyDecoder, Expect, Framing, ParseError, RequestHead,
+    encode, parse_request_head_reusing, BodyDecoder, Expect, Framing, ParseError, RequestHead,
 };
 
 impl ShardState {
@@ -112,7 +112,8 @@ impl ShardState {
                     if c.queue.len() >= self.ctx.config.max_pipelined {
                         return pos;
                     }
-                    match parse_request_head(&buf[pos..], &self.ctx.config.limits) {
+                    let spare = self.ctx.span_bufs.borrow_mut().pop().unwrap_or_default();
+                    match parse_request_head_reusing(&buf[pos..], &self.ctx.config.limits, spare) {
                         Ok(None) => {
                             // Only a head that is still arriving needs headersTimeout
                             // (a whole head costs no timer operation at all).

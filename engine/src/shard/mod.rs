@@ -140,6 +140,7 @@ impl Shard {
             config,
             slot_pool: RefCell::new(Vec::new()),
             head_bufs: RefCell::new(Vec::new()),
+            span_bufs: RefCell::new(Vec::new()),
             parked: RefCell::new(Slab::new()),
             remote,
             timeout_changes: RefCell::new(Vec::new()),

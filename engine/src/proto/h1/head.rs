@@ -24,6 +24,16 @@ const STACK_HEADERS: usize = 32;
 /// - `Err(e)`: the bytes can never become a valid request (including
 ///   `HeaderOverflow` once `buf` holds `max_header_size` bytes without a complete head).
 pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestHead>, ParseError> {
+    parse_request_head_reusing(buf, limits, Vec::new())
+}
+
+/// [`parse_request_head`] that fills `spare` (cleared first) with the header spans, so a
+/// caller that recycles `RequestHead::headers` parses without allocating.
+pub fn parse_request_head_reusing(
+    buf: &[u8],
+    limits: &Limits,
+    spare: Vec<HeaderSpan>,
+) -> Result<Option<RequestHead>, ParseError> {
     let max = effective_max(limits);
     let limited = &buf[..buf.len().min(max)];
     let start = skip_empty_lines(limited);
@@ -33,7 +43,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(rest, &mut stack) {
         Ok(httparse::Status::Complete(n)) => {
-            if let Some(head) = fast_head(buf, start, n, &req, limits) {
+            if let Some(head) = fast_head(buf, start, n, &req, limits, spare) {
                 return head.map(Some);
             }
         }
@@ -113,7 +123,7 @@ fn parse_many_headers(
     let mut req = httparse::Request::new(&mut heap);
     match req.parse(rest) {
         Ok(httparse::Status::Complete(n)) => {
-            if let Some(head) = fast_head(buf, start, n, &req, limits) {
+            if let Some(head) = fast_head(buf, start, n, &req, limits, Vec::new()) {
                 return head.map(Some);
             }
         }
@@ -197,6 +207,7 @@ fn fast_head(
     n: usize,
     req: &httparse::Request<'_, '_>,
     limits: &Limits,
+    mut headers: Vec<HeaderSpan>,
 ) -> Option<Result<RequestHead, ParseError>> {
     let rest = &buf[start..start + n];
     let (method, target, version) = (req.method?, req.path?, req.version?);
@@ -216,14 +227,11 @@ fn fast_head(
             end: (from + s.len()) as u32,
         }
     };
-    let headers = req
-        .headers
-        .iter()
-        .map(|h| HeaderSpan {
-            name: span(h.name.as_bytes()),
-            value: span(h.value),
-        })
-        .collect();
+    headers.clear();
+    headers.extend(req.headers.iter().map(|h| HeaderSpan {
+        name: span(h.name.as_bytes()),
+        value: span(h.value),
+    }));
     Some(finish(
         buf,
         RawHead {

@@ -16,7 +16,7 @@ mod tests;
 
 pub use body::{BodyDecoder, Trailer};
 pub use error::ParseError;
-pub use head::parse_request_head;
+pub use head::{parse_request_head, parse_request_head_reusing};
 #[doc(hidden)]
 pub use head::parse_request_head_reference;
 
