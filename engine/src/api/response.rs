@@ -204,20 +204,26 @@ impl ResState {
         }
         if self.send_date && !h.suppressed.date && !h.has(special::DATE) {
             if let Some(ctx) = &ctx {
-                encode::header(out, b"Date", ctx.date.borrow().value());
+                out.extend_from_slice(ctx.date.borrow().line());
             }
         }
-        if !h.suppressed.connection && !h.has(special::CONNECTION) {
-            let v: &[u8] = if self.keep_alive {
-                b"keep-alive"
-            } else {
-                b"close"
-            };
-            encode::header(out, b"Connection", v);
-        }
-        if self.keep_alive && !h.suppressed.keep_alive && !h.has(special::KEEP_ALIVE) {
-            if let Some(ctx) = &ctx {
-                out.extend_from_slice(&ctx.keep_alive_header);
+        let connection = !h.suppressed.connection && !h.has(special::CONNECTION);
+        let advertise = self.keep_alive && !h.suppressed.keep_alive && !h.has(special::KEEP_ALIVE);
+        match (connection, self.keep_alive) {
+            // The common case in one copy: `Connection: keep-alive` + `Keep-Alive: timeout=N`.
+            (true, true) if advertise => {
+                if let Some(ctx) = &ctx {
+                    out.extend_from_slice(&ctx.keep_alive_lines);
+                }
+            }
+            (true, true) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+            (true, false) => out.extend_from_slice(b"Connection: close\r\n"),
+            (false, _) => {
+                if advertise {
+                    if let Some(ctx) = &ctx {
+                        out.extend_from_slice(&ctx.keep_alive_header);
+                    }
+                }
             }
         }
         if let Some(n) = add_cl {

@@ -24,6 +24,8 @@ pub(crate) struct ShardCtx {
     /// `Keep-Alive: timeout=N\r\n` for keepAliveTimeout (empty when it is zero),
     /// formatted once.
     pub keep_alive_header: Vec<u8>,
+    /// `Connection: keep-alive\r\n` followed by `keep_alive_header`.
+    pub keep_alive_lines: Vec<u8>,
     pub config: Arc<Config>,
     /// Finished response slots kept for reuse (their buffers keep their capacity).
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,

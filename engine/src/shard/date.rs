@@ -19,6 +19,8 @@ const MAX_SECS: u64 = 253_402_300_799;
 pub struct DateCache {
     secs: u64,
     value: [u8; 29],
+    /// `Date: <value>\r\n`, so a response copies one piece instead of four.
+    line: [u8; 37],
 }
 
 impl DateCache {
@@ -27,7 +29,9 @@ impl DateCache {
         let mut cache = Self {
             secs: 0,
             value: format_imf_fixdate(0),
+            line: [0; 37],
         };
+        cache.set_line();
         cache.update(SystemTime::now());
         cache
     }
@@ -44,7 +48,19 @@ impl DateCache {
         }
         self.secs = secs;
         self.value = format_imf_fixdate(secs);
+        self.set_line();
         true
+    }
+
+    fn set_line(&mut self) {
+        self.line[..6].copy_from_slice(b"Date: ");
+        self.line[6..35].copy_from_slice(&self.value);
+        self.line[35..].copy_from_slice(b"\r\n");
+    }
+
+    /// The whole header line: `Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n`.
+    pub fn line(&self) -> &[u8; 37] {
+        &self.line
     }
 
     /// IMF-fixdate, exactly 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.

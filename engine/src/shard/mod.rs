@@ -129,14 +129,17 @@ impl Shard {
             .submit()
             .map_err(|e| Error::io(ErrorKind::Backend, "first submit", e))?;
         let now = Instant::now();
+        let keep_alive_header = match config.keep_alive_timeout.as_secs() {
+            _ if config.keep_alive_timeout.is_zero() => Vec::new(),
+            secs => format!("Keep-Alive: timeout={secs}\r\n").into_bytes(),
+        };
+        let keep_alive_lines = [&b"Connection: keep-alive\r\n"[..], &keep_alive_header].concat();
         let ctx = Rc::new(ShardCtx {
             dirty: RefCell::new(Vec::new()),
             body_ready: RefCell::new(Vec::new()),
             date: RefCell::new(date::DateCache::new()),
-            keep_alive_header: match config.keep_alive_timeout.as_secs() {
-                _ if config.keep_alive_timeout.is_zero() => Vec::new(),
-                secs => format!("Keep-Alive: timeout={secs}\r\n").into_bytes(),
-            },
+            keep_alive_header,
+            keep_alive_lines,
             config,
             slot_pool: RefCell::new(Vec::new()),
             head_bufs: RefCell::new(Vec::new()),

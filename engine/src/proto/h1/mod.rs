@@ -16,9 +16,9 @@ mod tests;
 
 pub use body::{BodyDecoder, Trailer};
 pub use error::ParseError;
-pub use head::{parse_request_head, parse_request_head_reusing};
 #[doc(hidden)]
 pub use head::parse_request_head_reference;
+pub use head::{parse_request_head, parse_request_head_reusing};
 
 /// Bounds on what a peer may make us buffer. Defaults follow Node v20 where it has one.
 #[derive(Debug, Clone)]
