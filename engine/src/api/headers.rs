@@ -216,12 +216,6 @@ impl OutHeaders {
             .position(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
-    /// Whether a special header (`special::*`) was set.
-    #[inline]
-    pub fn has(&self, bit: u8) -> bool {
-        self.present & bit != 0
-    }
-
     pub fn set(&mut self, name: Cow<'static, str>, value: HeaderValue) {
         self.present |= special::of(&name);
         match self.position(&name) {

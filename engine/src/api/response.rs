@@ -27,6 +27,55 @@ pub(crate) enum OutFraming {
 
 type Callback = Box<dyn FnMut()>;
 
+/// What the handler's own headers say about framing and persistence.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HeadFacts {
+    /// `special::*` bits of the headers present.
+    pub present: u8,
+    /// Content-Length given: Some(Some(n)), or Some(None) when it is not a number.
+    pub content_length: Option<Option<u64>>,
+    /// Transfer-Encoding given: whether its final coding is chunked.
+    pub te_chunked: Option<bool>,
+    /// `Connection: close` given.
+    pub conn_close: bool,
+}
+
+impl HeadFacts {
+    fn of(h: &OutHeaders) -> HeadFacts {
+        let mut f = HeadFacts {
+            present: h.present,
+            ..HeadFacts::default()
+        };
+        if h.present & (special::CONTENT_LENGTH | special::TRANSFER_ENCODING | special::CONNECTION)
+            != 0
+        {
+            for (n, v) in &h.entries {
+                f.note(n, v);
+            }
+        }
+        f
+    }
+
+    /// Records one header line (name, value) if it is one the engine cares about.
+    fn note(&mut self, name: &str, value: &HeaderValue) {
+        let bit = special::of(name);
+        self.present |= bit;
+        match bit {
+            special::CONTENT_LENGTH => {
+                self.content_length = Some(value.joined().trim().parse().ok())
+            }
+            special::TRANSFER_ENCODING => {
+                let v = value.joined().to_ascii_lowercase();
+                self.te_chunked = Some(v.trim_end().ends_with("chunked"));
+            }
+            special::CONNECTION => {
+                self.conn_close |= value.joined().to_ascii_lowercase().contains("close");
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Everything about one response; shared between the [`Response`] handle and the shard.
 pub(crate) struct ResState {
     pub conn: Option<Rc<ConnShared>>,
@@ -40,6 +89,10 @@ pub(crate) struct ResState {
     pub send_date: bool,
     /// writeHead() was called: headers are fixed (Node's `headersSent`).
     pub head_frozen: bool,
+    /// writeHead() already encoded the status line and its headers into `buf` (Node's
+    /// fast path: those headers never enter the `setHeader` map); `facts` describes them.
+    pub head_started: bool,
+    pub facts: HeadFacts,
     /// The head is encoded into `buf`.
     pub head_written: bool,
     pub framing: OutFraming,
@@ -69,6 +122,8 @@ impl ResState {
             headers: OutHeaders::default(),
             send_date: true,
             head_frozen: false,
+            head_started: false,
+            facts: HeadFacts::default(),
             head_written: false,
             framing: OutFraming::Undecided,
             buf: Vec::new(),
@@ -95,6 +150,7 @@ impl ResState {
         self.headers.clear();
         self.send_date = true;
         self.head_frozen = false;
+        self.head_started = false;
         self.head_written = false;
         self.framing = OutFraming::Undecided;
         self.buf.clear();
@@ -135,34 +191,23 @@ impl ResState {
             || self.status == 204
             || self.status == 304
             || (100..200).contains(&self.status);
+        if !self.head_started {
+            self.facts = HeadFacts::of(&self.headers);
+        }
+        let facts = self.facts;
         let h = &self.headers;
-        let user_cl = if h.has(special::CONTENT_LENGTH) {
-            h.get("content-length")
-        } else {
-            None
-        };
-        let user_te = if h.has(special::TRANSFER_ENCODING) {
-            h.get("transfer-encoding")
-        } else {
-            None
-        };
         let mut add_cl = None;
         let mut add_te = false;
-        self.framing = if let Some(v) = user_cl {
-            match v.joined().trim().parse::<u64>() {
-                Ok(n) if !no_body => OutFraming::Length(n),
-                Ok(_) => OutFraming::NoBody,
-                Err(_) => OutFraming::Close,
+        self.framing = if let Some(cl) = facts.content_length {
+            match cl {
+                Some(n) if !no_body => OutFraming::Length(n),
+                Some(_) => OutFraming::NoBody,
+                None => OutFraming::Close,
             }
-        } else if let Some(v) = user_te {
+        } else if let Some(chunked) = facts.te_chunked {
             if no_body {
                 OutFraming::NoBody
-            } else if v
-                .joined()
-                .to_ascii_lowercase()
-                .trim_end()
-                .ends_with("chunked")
-            {
+            } else if chunked {
                 OutFraming::Chunked
             } else {
                 OutFraming::Close
@@ -178,37 +223,34 @@ impl ResState {
         } else {
             OutFraming::Close
         };
-        if self.framing == OutFraming::Close {
+        if self.framing == OutFraming::Close || facts.conn_close {
             self.keep_alive = false;
-        }
-        if h.has(special::CONNECTION) {
-            if let Some(v) = h.get("connection") {
-                if v.joined().to_ascii_lowercase().contains("close") {
-                    self.keep_alive = false;
-                }
-            }
         }
         self.close_after = !self.keep_alive;
 
         let ctx = self.conn.as_ref().map(|c| c.ctx.clone());
         let out = &mut self.buf;
-        let reason = self
-            .message
-            .as_deref()
-            .unwrap_or_else(|| encode::reason_phrase(self.status));
-        encode::status_line(out, self.status, reason);
-        for (name, value) in &h.entries {
-            for v in value.values() {
-                encode::header(out, name.as_bytes(), v.as_bytes());
+        if !self.head_started {
+            let reason = self
+                .message
+                .as_deref()
+                .unwrap_or_else(|| encode::reason_phrase(self.status));
+            encode::status_line(out, self.status, reason);
+            for (name, value) in &h.entries {
+                for v in value.values() {
+                    encode::header(out, name.as_bytes(), v.as_bytes());
+                }
             }
         }
-        if self.send_date && !h.suppressed.date && !h.has(special::DATE) {
+        let present = facts.present;
+        if self.send_date && !h.suppressed.date && present & special::DATE == 0 {
             if let Some(ctx) = &ctx {
                 out.extend_from_slice(ctx.date.borrow().line());
             }
         }
-        let connection = !h.suppressed.connection && !h.has(special::CONNECTION);
-        let advertise = self.keep_alive && !h.suppressed.keep_alive && !h.has(special::KEEP_ALIVE);
+        let connection = !h.suppressed.connection && present & special::CONNECTION == 0;
+        let advertise =
+            self.keep_alive && !h.suppressed.keep_alive && present & special::KEEP_ALIVE == 0;
         match (connection, self.keep_alive) {
             // The common case in one copy: `Connection: keep-alive` + `Keep-Alive: timeout=N`.
             (true, true) if advertise => {
@@ -441,15 +483,44 @@ impl Response {
                 ));
             }
         }
-        // As Node: each header is checked in order; the first invalid one is the error.
-        for (n, v) in headers {
-            let (n, v) = (n.into(), v.into());
-            validate(&n, &v)?;
-            st.headers.set(n, v);
-        }
-        st.status = status;
         if message.is_some() {
             st.message = message;
+        }
+        st.status = status;
+        if st.headers.entries.is_empty() {
+            // Node's fast path: with no setHeader() before, writeHead's headers go straight
+            // into the head (getHeader() does not see them, as in Node).
+            let start = st.buf.len();
+            let st = &mut *st;
+            let reason = st
+                .message
+                .as_deref()
+                .unwrap_or_else(|| encode::reason_phrase(status));
+            encode::status_line(&mut st.buf, status, reason);
+            let mut facts = HeadFacts {
+                present: st.headers.present,
+                ..HeadFacts::default()
+            };
+            for (n, v) in headers {
+                let (n, v) = (n.into(), v.into());
+                if let Err(e) = validate(&n, &v) {
+                    st.buf.truncate(start);
+                    return Err(e);
+                }
+                facts.note(&n, &v);
+                for one in v.values() {
+                    encode::header(&mut st.buf, n.as_bytes(), one.as_bytes());
+                }
+            }
+            st.facts = facts;
+            st.head_started = true;
+        } else {
+            // As Node: each header is checked in order; the first invalid one is the error.
+            for (n, v) in headers {
+                let (n, v) = (n.into(), v.into());
+                validate(&n, &v)?;
+                st.headers.set(n, v);
+            }
         }
         st.head_frozen = true;
         drop(st);
@@ -545,7 +616,7 @@ impl Response {
     /// `res.writeContinue()`: sends `HTTP/1.1 100 Continue` now.
     pub fn write_continue(&mut self) {
         let mut st = self.st();
-        if st.head_written || st.ended {
+        if st.head_written || st.head_started || st.ended {
             return;
         }
         st.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");

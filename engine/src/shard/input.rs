@@ -338,6 +338,7 @@ impl ShardState {
             st.status = 500;
             st.message = None;
             st.head_frozen = false;
+            st.head_started = false;
             st.keep_alive = false;
             drop(st);
             let mut res = Response::new(slot.clone());
