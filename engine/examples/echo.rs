@@ -11,9 +11,15 @@ use clap::Parser;
 use ringhttp::ServerBuilder;
 use serde_json::json;
 
+#[derive(Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    common: common::Args,
+}
+
 fn main() {
     common::init_logging();
-    let args = common::Args::parse();
+    let args = Cli::parse().common;
     let builder = ServerBuilder::new().on_request(|req, mut res| {
         let head = req.head().clone();
         let raw = req.raw_head().to_vec();

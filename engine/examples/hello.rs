@@ -1,4 +1,10 @@
-//! TechEmpower plaintext: `GET /` answers `Hello, World!` with Server and Date headers.
+//! TechEmpower plaintext: `GET /` answers `Hello, World!` with exactly the headers the
+//! benchmark asks for (Server, Date, Content-Type, Content-Length).
+//!
+//! The engine advertises keep-alive as Node does (`Connection: keep-alive`,
+//! `Keep-Alive: timeout=5`); this example removes those two automatic headers, as a Node
+//! handler would with `res.removeHeader()`, unless `--node-headers` is given. Keep-alive
+//! itself is unchanged (HTTP/1.1 persists by default).
 //!
 //! `cargo run --release --example hello -- --port 8080 --shards 1`
 mod common;
@@ -6,17 +12,31 @@ mod common;
 use clap::Parser;
 use ringhttp::ServerBuilder;
 
+#[derive(Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    common: common::Args,
+    /// Keep Node's automatic `Connection` / `Keep-Alive` response headers.
+    #[arg(long)]
+    node_headers: bool,
+}
+
 fn main() {
     common::init_logging();
-    let args = common::Args::parse();
-    let builder = ServerBuilder::new().on_request(|_req, mut res| {
+    let cli = Cli::parse();
+    let node_headers = cli.node_headers;
+    let builder = ServerBuilder::new().on_request(move |_req, mut res| {
+        if !node_headers {
+            let _ = res.remove_header("Connection");
+            let _ = res.remove_header("Keep-Alive");
+        }
         let _ = res.write_head(
             200,
-            [("Content-Type", "text/plain"), ("Server", "ringhttp")],
+            [("Server", "ringhttp"), ("Content-Type", "text/plain")],
         );
         res.end_with(b"Hello, World!");
     });
-    let server = args.serve("hello", builder);
+    let server = cli.common.serve("hello", builder);
     if let Err(e) = server.wait() {
         eprintln!("hello: {e}");
         std::process::exit(1);

@@ -1,10 +1,10 @@
 //! Command-line options shared by the examples.
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Args as ClapArgs;
 use ringhttp::{BackendKind, ServerBuilder};
 
-#[derive(Parser, Debug)]
+#[derive(ClapArgs, Debug)]
 pub struct Args {
     /// Port to listen on (default: env PORT, else 8080).
     #[arg(long)]
