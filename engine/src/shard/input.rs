@@ -174,6 +174,14 @@ impl ShardState {
                         }
                     }
                     if !done {
+                        let (dump, received) = {
+                            let st = chan.st.borrow();
+                            (st.dump, st.received)
+                        };
+                        if dump && received > self.ctx.config.max_drain_bytes {
+                            self.stop_draining(idx);
+                            return buf.len();
+                        }
                         return pos;
                     }
                     let c = &mut self.conns[idx];
@@ -184,6 +192,26 @@ impl ShardState {
                 }
             }
         }
+    }
+
+    /// Nobody reads this request's body and it is larger than `max_drain_bytes`: rather
+    /// than read it all to keep the connection, close after the response.
+    fn stop_draining(&mut self, idx: usize) {
+        tracing::debug!("connection {idx}: unread request body over the drain limit; closing");
+        let c = &mut self.conns[idx];
+        c.phase = Phase::Done;
+        c.rbuf = Vec::new();
+        match c.queue.back() {
+            Some(slot) => {
+                let mut st = slot.st.borrow_mut();
+                if !st.head_written {
+                    st.keep_alive = false;
+                }
+                st.close_after = true;
+            }
+            None => c.life = Life::Draining,
+        }
+        c.shared.mark_dirty();
     }
 
     fn raw_handler(&self, head: &RequestHead) -> Option<RawFn> {
