@@ -29,9 +29,12 @@ function addHeaderLine(dest, field, value, joinDuplicates) {
   }
 }
 
-function IncomingMessage(server, handle, method, url, flags) {
+function IncomingMessage(server, handle, method, url, flags, fd) {
   this._server = server;
   this._h = handle;
+  this._fd = fd;
+  this._rawHead = undefined;
+  this._bodyDone = false;
   this._flags = flags;
   this.method = method;
   this.url = url;
@@ -75,7 +78,11 @@ Object.defineProperties(proto, {
   httpVersionMinor: { get() { return this._flags & F_HTTP11 ? 1 : 0; }, set(v) { redefine(this, 'httpVersionMinor', v); }, configurable: true },
   rawHeaders: {
     get() {
-      if (this._rawHeaders === null) this._rawHeaders = native.reqRawHeaders(this._h);
+      if (this._rawHeaders === null) {
+        this._rawHeaders = this._h !== 0
+          ? native.reqRawHeaders(this._server._h, this._h)
+          : parseHead(this._rawHead, this._server.maxHeadersCount);
+      }
       return this._rawHeaders;
     },
     set(v) { this._rawHeaders = v; },
@@ -110,8 +117,8 @@ Object.defineProperties(proto, {
   rawTrailers: {
     get() {
       if (this._rawTrailers === null) {
-        if (!this.complete) return [];
-        this._rawTrailers = native.reqRawTrailers(this._h);
+        if (!this.complete || this._h === 0) return [];
+        this._rawTrailers = native.reqRawTrailers(this._server._h, this._h);
       }
       return this._rawTrailers;
     },
@@ -134,7 +141,7 @@ Object.defineProperties(proto, {
   },
   socket: {
     get() {
-      if (this._socket === null) this._socket = this._server._socketFor(native.reqFd(this._h));
+      if (this._socket === null) this._socket = this._server._socketFor(this._fd);
       return this._socket;
     },
     set(v) { this._socket = v; },
@@ -146,6 +153,26 @@ Object.defineProperties(proto, {
     configurable: true,
   },
 });
+
+// rawHeaders from the request head's bytes (kept when the engine's request was released
+// before JS read the headers).
+function parseHead(s, max) {
+  const out = [];
+  if (typeof s !== 'string') return out;
+  const limit = max ? max * 2 : Infinity;
+  let i = s.indexOf('\n') + 1;
+  while (i > 0 && i < s.length && out.length < limit) {
+    let j = s.indexOf('\n', i);
+    if (j < 0) j = s.length;
+    const end = j > i && s.charCodeAt(j - 1) === 13 ? j - 1 : j;
+    if (end === i) break;
+    const c = s.indexOf(':', i);
+    if (c < 0 || c > end) break;
+    out.push(s.slice(i, c), s.slice(c + 1, end).replace(/^[ \t]+|[ \t]+$/g, ''));
+    i = j + 1;
+  }
+  return out;
+}
 
 function redefine(obj, name, value) {
   Object.defineProperty(obj, name, { value, writable: true, configurable: true, enumerable: true });
@@ -159,34 +186,41 @@ proto._read = function _read() {
     }
     return;
   }
+  if (this._h === 0) return;
+  const server = this._server;
   if (this._bodyId === 0) {
-    const server = this._server;
-    this._bodyId = server._nextId++;
-    server._bodies.set(this._bodyId, this);
-    native.reqBody(this._h, this._bodyId);
+    this._bodyId = this._h;
+    server._bodies.set(this._h, this);
+    native.reqBody(server._h, this._h);
   } else if (this._pausedNative) {
     this._pausedNative = false;
-    native.reqPause(this._h, false);
+    native.reqPause(server._h, this._h, false);
   }
 };
 
 // Called by the server's event dispatch.
 proto._onData = function _onData(chunk) {
-  if (!this.push(chunk) && !this._pausedNative) {
+  if (!this.push(chunk) && !this._pausedNative && this._h !== 0) {
     this._pausedNative = true;
-    native.reqPause(this._h, true);
+    native.reqPause(this._server._h, this._h, true);
   }
 };
 
 proto._onEnd = function _onEnd() {
-  this._server._bodies.delete(this._bodyId);
+  const server = this._server;
+  server._bodies.delete(this._bodyId);
   this.complete = true;
+  this._bodyDone = true;
   this._endPushed = true;
+  if (this._h !== 0) this._rawTrailers = native.reqRawTrailers(server._h, this._h);
   this.push(null);
+  if (this._res) this._res._maybeRelease();
 };
 
 proto._onAborted = function _onAborted() {
   this._server._bodies.delete(this._bodyId);
+  this._bodyDone = true;
+  if (this._res) this._res._maybeRelease();
   if (this.complete) return;
   const err = new Error('aborted');
   err.code = 'ECONNRESET';
@@ -198,7 +232,7 @@ proto._destroy = function _destroy(err, cb) {
     this.aborted = true;
     this.emit('aborted');
   }
-  if (this._bodyId !== 0 && !this.complete) native.resDestroy(this._h);
+  if (!this.complete) native.fdDestroy(this._fd);
   if (err && this.listenerCount('error') === 0) cb();
   else cb(err);
 };

@@ -12,7 +12,8 @@ const WF_NO_DATE = 1;
 const RM_BITS = {
   date: 2, connection: 4, 'keep-alive': 8, 'content-length': 16, 'transfer-encoding': 32,
 };
-const WF_DUMP = 64;
+const WF_RELEASE = 64;
+const WF_SNAPSHOT = 128;
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
@@ -66,7 +67,6 @@ function ServerResponse(server, handle, req) {
   this._closed = false;
   this._destroyed = false;
   this._hooked = false;
-  this._id = 0;
   this._needDrain = false;
   this._socket = null;
 }
@@ -262,8 +262,6 @@ proto._flat = function _flat() {
 proto._wflags = function _wflags() {
   let f = this._rm;
   if (!this.sendDate) f |= WF_NO_DATE;
-  const req = this.req;
-  if ((req._flags & F_BODY) !== 0 && req._bodyId === 0) f |= WF_DUMP;
   return f;
 };
 
@@ -307,16 +305,16 @@ proto.write = function write(chunk, encoding, cb) {
     return false;
   }
   chunk = normalizeChunk(chunk, encoding);
-  if (this._destroyed) return false;
+  if (this._destroyed || this._h === 0) return false;
   if (!this._hooked) this._hook();
   let ok;
   if (!this._sent) {
     checkStatus(this.statusCode);
     this._sent = true;
     this._frozen = true;
-    ok = native.resWrite(this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk, this._id);
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk);
   } else {
-    ok = native.resWrite(this._h, 0, undefined, undefined, 0, chunk, this._id);
+    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk);
   }
   if (!ok) this._needDrain = true;
   if (typeof cb === 'function') process.nextTick(cb);
@@ -344,15 +342,33 @@ proto.end = function end(chunk, encoding, cb) {
   }
   if (chunk !== undefined && chunk !== null) chunk = normalizeChunk(chunk, encoding);
   if (typeof cb === 'function') this.once('finish', cb);
-  this._ended = true;
-  if (this._destroyed) return this;
+  if (this._destroyed || this._h === 0) {
+    this._ended = true;
+    return this;
+  }
+  const req = this.req;
+  let flags = this._wflags();
+  // Done with the engine's request and response right away unless someone listens for
+  // 'finish'/'close' or the body is being read: then release later (_maybeRelease).
+  const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
+  if (release) {
+    flags |= WF_RELEASE;
+    if (req._rawHeaders === null) flags |= WF_SNAPSHOT;
+  }
+  let snap;
   if (!this._sent) {
     checkStatus(this.statusCode);
+    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), this._flat(), flags, chunk);
     this._sent = true;
     this._frozen = true;
-    native.resEnd(this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk);
   } else {
-    native.resEnd(this._h, 0, undefined, undefined, this._wflags(), chunk);
+    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk);
+  }
+  this._ended = true;
+  if (release) {
+    req._rawHead = snap;
+    req._h = 0;
+    this._h = 0;
   }
   return this;
 };
@@ -363,7 +379,7 @@ proto.flushHeaders = function flushHeaders() {
 };
 
 proto.writeContinue = function writeContinue(cb) {
-  native.resContinue(this._h);
+  if (this._h !== 0) native.resContinue(this._server._h, this._h);
   if (typeof cb === 'function') process.nextTick(cb);
 };
 
@@ -386,7 +402,7 @@ proto.addTrailers = function addTrailers(headers) {
       throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in trailer content ["${flat[i]}"]`);
     }
   }
-  native.resTrailers(this._h, flat);
+  if (this._h !== 0) native.resTrailers(this._server._h, this._h, flat);
 };
 
 proto.setTimeout = function setTimeout(msecs, cb) {
@@ -404,19 +420,31 @@ proto.destroy = function destroy(err) {
   if (this._destroyed) return this;
   this._destroyed = true;
   if (!this._hooked) this._hook();
-  native.resDestroy(this._h);
+  native.fdDestroy(this.req._fd);
   if (err) process.nextTick(() => this.emit('error', err));
   return this;
 };
 
 // Asks the engine for 'finish'/'close' (and lets write() ask for 'drain').
 proto._hook = function _hook() {
-  if (this._hooked) return;
+  if (this._hooked || this._h === 0) return;
   this._hooked = true;
   const server = this._server;
-  if (this._id === 0) this._id = server._nextId++;
-  server._responses.set(this._id, this);
-  if (!native.resHook(this._h, this._id)) server._responses.delete(this._id);
+  server._responses.set(this._h, this);
+  if (!native.resHook(server._h, this._h)) server._responses.delete(this._h);
+};
+
+// Frees the engine's request/response once nothing can use them any more.
+proto._maybeRelease = function _maybeRelease() {
+  const req = this.req;
+  if (this._h === 0 || !this._ended || (this._hooked && !this._closed) ||
+      (req._bodyId !== 0 && !req._bodyDone)) {
+    return;
+  }
+  const snap = native.release(this._server._h, this._h, req._rawHeaders === null);
+  req._rawHead = snap;
+  req._h = 0;
+  this._h = 0;
 };
 
 proto._onFinish = function _onFinish() {
@@ -430,9 +458,11 @@ proto._onFinish = function _onFinish() {
 };
 
 proto._onClose = function _onClose() {
-  this._server._responses.delete(this._id);
+  this._server._responses.delete(this._h);
   if (this._closed) return;
   this._closed = true;
+  if (!this._ended) this._ended = true;
+  this._maybeRelease();
   this._socket = null;
   if (!this._finished) this._destroyed = true;
   this.emit('close');

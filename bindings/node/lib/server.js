@@ -54,8 +54,8 @@ function serverError(server, res, err) {
 }
 
 function makeOnRequest(server) {
-  return function onRequest(handle, method, url, flags) {
-    const req = new server._IncomingMessage(server, handle, method, url, flags);
+  return function onRequest(handle, method, url, flags, fd) {
+    const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
     const res = new server._ServerResponse(server, handle, req);
     try {
       if ((flags & (F_CONTINUE | F_EXPECTATION)) === 0) {
@@ -191,7 +191,6 @@ class Server extends EE {
     this._address = null;
     this._unixPath = null;
     this._unref = false;
-    this._nextId = 1;
     this._bodies = new Map();
     this._responses = new Map();
     this._sockets = new Map();

@@ -24,6 +24,7 @@ use napi_util::*;
 use ringhttp::{
     BackendKind, ConnInfo, HeaderValue, Request, Response, ServerBuilder, Shard, ShardHandle,
 };
+use slab::Slab;
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
 const EV_CONNECTION: u32 = 1;
@@ -57,6 +58,8 @@ struct Js {
     idle_active: Cell<bool>,
     /// Exceptions thrown by JS listeners during the turn, re-raised after it.
     errors: RefCell<Vec<sys::napi_ref>>,
+    /// Live requests, by JS handle (key + 1). JS releases them explicitly.
+    pairs: RefCell<Slab<Pair>>,
 }
 
 impl Js {
@@ -151,24 +154,13 @@ struct Server {
     unrefd: Cell<bool>,
 }
 
-/// A request and its response, owned by the JS `IncomingMessage` through an `External`.
+/// A request and its response while JS can still use them (handle = slab key + 1).
 struct Pair {
-    req: Request,
+    req: Option<Request>,
     res: Option<Response>,
-    js: Rc<Js>,
     hooked: bool,
     drain_hooked: bool,
     body_started: bool,
-}
-
-unsafe extern "C" fn finalize_pair(_env: Env, data: *mut c_void, _hint: *mut c_void) {
-    let _ = std::panic::catch_unwind(|| {
-        // SAFETY: data is the Box<Pair> leaked in `request_cb`, finalized once.
-        let p = unsafe { Box::from_raw(data as *mut Pair) };
-        let js = p.js.clone();
-        drop(p);
-        js.kick();
-    });
 }
 
 unsafe extern "C" fn finalize_server(env: Env, data: *mut c_void, _hint: *mut c_void) {
@@ -408,6 +400,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         idle: Cell::new(idle),
         idle_active: Cell::new(false),
         errors: RefCell::new(Vec::new()),
+        pairs: RefCell::new(Slab::with_capacity(256)),
     });
     install_handlers(&mut shard, &js);
     let backend = shard.backend().to_string();
@@ -510,7 +503,7 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     });
 }
 
-fn request_cb(js: &Rc<Js>, req: Request, res: Response, kind: u32) {
+fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
     let env = js.env;
     let _s = Scope::open(env);
     let method = latin1(env, req.method().as_bytes());
@@ -525,32 +518,19 @@ fn request_cb(js: &Rc<Js>, req: Request, res: Response, kind: u32) {
     if req.keep_alive() {
         flags |= RF_KEEPALIVE;
     }
-    let pair = Box::new(Pair {
-        req,
+    let fd = req.conn_fd();
+    let key = js.pairs.borrow_mut().insert(Pair {
+        req: Some(req),
         res: Some(res),
-        js: js.clone(),
         hooked: false,
         drain_hooked: false,
         body_started: false,
     });
-    let raw = Box::into_raw(pair);
-    let mut ext = null_mut();
-    // SAFETY: raw is handed to the External; finalize_pair frees it.
-    let st = unsafe {
-        sys::napi_create_external(
-            env,
-            raw as *mut c_void,
-            Some(finalize_pair),
-            null_mut(),
-            &mut ext,
-        )
-    };
-    if st != sys::Status::napi_ok {
-        // SAFETY: the External was not created: we still own raw.
-        drop(unsafe { Box::from_raw(raw) });
-        return;
-    }
-    js.call(js.on_request.get(), &[ext, method, url, uint(env, flags)]);
+    let id = uint(env, key as u32 + 1);
+    js.call(
+        js.on_request.get(),
+        &[id, method, url, uint(env, flags), int(env, fd.into())],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -624,11 +604,27 @@ fn connections(cx: &Cx) -> JsResult<Value> {
 // ---------------------------------------------------------------------------------------
 // Responses.
 
-fn pair<'a>(cx: &Cx) -> JsResult<&'a mut Pair> {
-    let p = external::<Pair>(cx.env, cx.arg(0))?;
-    // SAFETY: the External holds a live Pair; JS is single-threaded and no other borrow
-    // of it is active during this call.
-    Ok(unsafe { &mut *p })
+/// Runs `f` on the live pair `(server, handle)` given as the first two arguments.
+fn with_pair<R>(cx: &Cx, f: impl FnOnce(&Js, &mut Pair) -> JsResult<R>) -> JsResult<R> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let mut pairs = srv.js.pairs.borrow_mut();
+    let p = pairs.get_mut(key).ok_or_else(|| {
+        JsError::with_code(
+            "ringhttp: request already released",
+            "ERR_INTERNAL_ASSERTION",
+        )
+    })?;
+    f(&srv.js, p)
+}
+
+/// Frees a pair (dropping an unread request body discards it, as Node's `_dump()`).
+fn release_pair(cx: &Cx) -> JsResult<Option<Pair>> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let p = srv.js.pairs.borrow_mut().try_remove(key);
+    srv.js.kick();
+    Ok(p)
 }
 
 fn engine_err(e: ringhttp::Error) -> JsError {
@@ -647,36 +643,50 @@ const WF_RM_CONNECTION: u32 = 4;
 const WF_RM_KEEPALIVE: u32 = 8;
 const WF_RM_CL: u32 = 16;
 const WF_RM_TE: u32 = 32;
-const WF_DUMP: u32 = 64;
+/// end(): release the pair afterwards.
+const WF_RELEASE: u32 = 64;
+/// end() with release: return the request head's bytes (JS had not read the headers).
+const WF_SNAPSHOT: u32 = 128;
 
-/// Applies a pending head: (status, message, [name, value, ...], flags) at args 1..=4.
-fn apply_head(cx: &Cx, res: &mut Response) -> JsResult<()> {
+/// Header names sent often enough to be worth not allocating.
+fn static_name(n: &str) -> Option<&'static str> {
+    Some(match n {
+        "Content-Type" => "Content-Type",
+        "content-type" => "content-type",
+        "Content-Length" => "Content-Length",
+        "content-length" => "content-length",
+        "Server" => "Server",
+        "Cache-Control" => "Cache-Control",
+        "Set-Cookie" => "Set-Cookie",
+        "Location" => "Location",
+        _ => return None,
+    })
+}
+
+/// Reads a pending head (status, message, [name, value, ...], flags) at args 2..=5.
+struct Head {
+    status: u16,
+    message: Option<String>,
+    headers: Vec<(std::borrow::Cow<'static, str>, HeaderValue)>,
+    flags: u32,
+}
+
+fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
     let env = cx.env;
-    let status = get_u32(env, cx.arg(1));
+    let status = get_u32(env, cx.arg(2));
     if status == 0 {
-        return Ok(());
+        return Ok(None);
     }
-    let flags = get_u32(env, cx.arg(4));
-    if flags & WF_NO_DATE != 0 {
-        res.set_send_date(false);
-    }
-    for (bit, name) in [
-        (WF_RM_DATE, "date"),
-        (WF_RM_CONNECTION, "connection"),
-        (WF_RM_KEEPALIVE, "keep-alive"),
-        (WF_RM_CL, "content-length"),
-        (WF_RM_TE, "transfer-encoding"),
-    ] {
-        if flags & bit != 0 {
-            res.remove_header(name).map_err(engine_err)?;
-        }
-    }
-    let list = cx.arg(3);
+    let list = cx.arg(4);
     let n = array_len(env, list);
-    let mut headers: Vec<(String, HeaderValue)> = Vec::with_capacity(n as usize / 2);
+    let mut headers = Vec::with_capacity(n as usize / 2);
     let mut i = 0;
     while i + 1 < n {
         let name = get_string(env, element(env, list, i))?;
+        let name = match static_name(&name) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(name),
+        };
         let v = element(env, list, i + 1);
         let value = if is_array(env, v) {
             let m = array_len(env, v);
@@ -691,87 +701,151 @@ fn apply_head(cx: &Cx, res: &mut Response) -> JsResult<()> {
         headers.push((name, value));
         i += 2;
     }
-    let msg = cx.arg(2);
-    if is_nullish(env, msg) {
-        res.write_head(status as u16, headers).map_err(engine_err)?;
+    let msg = cx.arg(3);
+    let message = if is_nullish(env, msg) {
+        None
     } else {
-        res.write_head_with_message(status as u16, get_string(env, msg)?, headers)
-            .map_err(engine_err)?;
+        Some(get_string(env, msg)?)
+    };
+    Ok(Some(Head {
+        status: status as u16,
+        message,
+        headers,
+        flags: get_u32(env, cx.arg(5)),
+    }))
+}
+
+fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
+    if h.flags & WF_NO_DATE != 0 {
+        res.set_send_date(false);
     }
+    for (bit, name) in [
+        (WF_RM_DATE, "date"),
+        (WF_RM_CONNECTION, "connection"),
+        (WF_RM_KEEPALIVE, "keep-alive"),
+        (WF_RM_CL, "content-length"),
+        (WF_RM_TE, "transfer-encoding"),
+    ] {
+        if h.flags & bit != 0 {
+            res.remove_header(name).map_err(engine_err)?;
+        }
+    }
+    match h.message {
+        None => res.write_head(h.status, h.headers).map_err(engine_err)?,
+        Some(m) => res
+            .write_head_with_message(h.status, m, h.headers)
+            .map_err(engine_err)?,
+    };
     Ok(())
 }
 
-/// resWrite(handle, status, message, headers, flags, data, id) -> bool
+/// resWrite(server, handle, status, message, headers, flags, data) -> bool
 fn res_write(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    let Some(res) = p.res.as_mut() else {
-        return Ok(boolean(cx.env, false));
-    };
-    apply_head(cx, res)?;
-    let ok = with_bytes(cx.env, cx.arg(5), |b| res.write(b))?;
-    let id = get_u32(cx.env, cx.arg(6));
-    if !ok && id != 0 && !p.drain_hooked {
-        p.drain_hooked = true;
-        let js = p.js.clone();
-        res.on_drain(move || js.event_id(EV_DRAIN, id));
+    let env = cx.env;
+    let head = read_head(cx)?;
+    let data = cx.arg(6);
+    let ok = with_pair(cx, |js, p| {
+        let Some(res) = p.res.as_mut() else {
+            return Ok(false);
+        };
+        if let Some(h) = head {
+            apply_head(res, h)?;
+        }
+        let ok = with_bytes(env, data, |b| res.write(b))?;
+        if !ok && !p.drain_hooked {
+            p.drain_hooked = true;
+            let id = get_u32(env, cx.arg(1));
+            let js2 = js_rc(cx)?;
+            res.on_drain(move || js2.event_id(EV_DRAIN, id));
+        }
+        js.kick();
+        Ok(ok)
+    })?;
+    Ok(boolean(env, ok))
+}
+
+fn js_rc(cx: &Cx) -> JsResult<Rc<Js>> {
+    Ok(server(cx, 0)?.js.clone())
+}
+
+/// resEnd(server, handle, status, message, headers, flags, data) -> head snapshot | undefined
+fn res_end(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let head = read_head(cx)?;
+    let flags = get_u32(env, cx.arg(5));
+    let data = cx.arg(6);
+    let snapshot = with_pair(cx, |js, p| {
+        if let Some(res) = p.res.as_mut() {
+            if let Some(h) = head {
+                apply_head(res, h)?;
+            }
+            with_bytes(env, data, |b| res.end_with(b))?;
+        }
+        if !p.hooked {
+            // Nobody listens for 'finish'/'close': let the engine recycle the response now.
+            p.res = None;
+        }
+        js.kick();
+        Ok((flags & WF_SNAPSHOT != 0).then(|| {
+            p.req
+                .as_ref()
+                .map(|r| latin1(env, r.raw_head()))
+                .unwrap_or_else(|| undefined(env))
+        }))
+    })?;
+    if flags & WF_RELEASE != 0 {
+        drop(release_pair(cx)?);
     }
-    p.js.kick();
+    Ok(snapshot.unwrap_or_else(|| undefined(env)))
+}
+
+/// release(server, handle, snapshot) -> head snapshot | undefined
+fn release(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let p = release_pair(cx)?;
+    let out = match (&p, get_bool(env, cx.arg(2))) {
+        (Some(Pair { req: Some(r), .. }), true) => latin1(env, r.raw_head()),
+        _ => undefined(env),
+    };
+    drop(p);
+    Ok(out)
+}
+
+/// resHook(server, handle): 'finish' and 'close' events for this response.
+fn res_hook(cx: &Cx) -> JsResult<Value> {
+    let id = get_u32(cx.env, cx.arg(1));
+    let js_owned = js_rc(cx)?;
+    let ok = with_pair(cx, |_, p| {
+        if p.hooked {
+            return Ok(true);
+        }
+        let Some(res) = p.res.as_mut() else {
+            return Ok(false);
+        };
+        p.hooked = true;
+        let js = js_owned.clone();
+        res.on_finish(move || js.event_id(EV_FINISH, id));
+        let js = js_owned;
+        res.on_close(move || js.event_id(EV_CLOSE, id));
+        Ok(true)
+    })?;
     Ok(boolean(cx.env, ok))
 }
 
-/// resEnd(handle, status, message, headers, flags, data)
-fn res_end(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    let Some(res) = p.res.as_mut() else {
-        return Ok(cx.undefined());
-    };
-    apply_head(cx, res)?;
-    with_bytes(cx.env, cx.arg(5), |b| res.end_with(b))?;
-    let flags = get_u32(cx.env, cx.arg(4));
-    if flags & WF_DUMP != 0 && p.req.has_body() && !p.body_started {
-        p.body_started = true;
-        p.req.on_data(|_| {});
-        p.req.on_end(|| {});
-    }
-    if !p.hooked {
-        // Nobody listens for 'finish'/'close': let the engine recycle the response now.
-        p.res = None;
-    }
-    p.js.kick();
-    Ok(cx.undefined())
-}
-
-/// resHook(handle, id): 'finish' and 'close' events for this response.
-fn res_hook(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    let id = get_u32(cx.env, cx.arg(1));
-    if p.hooked {
-        return Ok(boolean(cx.env, true));
-    }
-    let Some(res) = p.res.as_mut() else {
-        return Ok(boolean(cx.env, false));
-    };
-    p.hooked = true;
-    let js = p.js.clone();
-    res.on_finish(move || js.event_id(EV_FINISH, id));
-    let js = p.js.clone();
-    res.on_close(move || js.event_id(EV_CLOSE, id));
-    Ok(boolean(cx.env, true))
-}
-
 fn res_continue(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    if let Some(res) = p.res.as_mut() {
-        res.write_continue();
-    }
-    p.js.kick();
+    with_pair(cx, |js, p| {
+        if let Some(res) = p.res.as_mut() {
+            res.write_continue();
+        }
+        js.kick();
+        Ok(())
+    })?;
     Ok(cx.undefined())
 }
 
 fn res_trailers(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let p = pair(cx)?;
-    let list = cx.arg(1);
+    let list = cx.arg(2);
     let n = array_len(env, list);
     let mut t = Vec::new();
     let mut i = 0;
@@ -782,84 +856,88 @@ fn res_trailers(cx: &Cx) -> JsResult<Value> {
         ));
         i += 2;
     }
-    if let Some(res) = p.res.as_mut() {
-        res.add_trailers(t).map_err(engine_err)?;
-    }
-    Ok(cx.undefined())
-}
-
-/// resDestroy(handle): abandon the response and the connection.
-fn res_destroy(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    shutdown_fd(p.req.conn_fd());
-    p.js.kick();
+    with_pair(cx, |_, p| {
+        if let Some(res) = p.res.as_mut() {
+            res.add_trailers(t).map_err(engine_err)?;
+        }
+        Ok(())
+    })?;
     Ok(cx.undefined())
 }
 
 // ---------------------------------------------------------------------------------------
 // Requests.
 
-/// reqRawHeaders(handle) -> [name, value, ...] in wire order and case.
+/// reqRawHeaders(server, handle) -> [name, value, ...] in wire order and case.
 fn req_raw_headers(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let p = pair(cx)?;
-    let raw = p.req.raw_headers();
-    let mut vals = Vec::with_capacity(raw.len() * 2);
-    for (n, v) in &raw {
-        vals.push(latin1(env, n.as_bytes()));
-        vals.push(latin1(env, v.as_bytes()));
-    }
-    Ok(array(env, &vals))
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for (n, v) in &req.raw_headers() {
+                vals.push(latin1(env, n.as_bytes()));
+                vals.push(latin1(env, v.as_bytes()));
+            }
+        }
+        Ok(array(env, &vals))
+    })
 }
 
 fn req_raw_trailers(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let p = pair(cx)?;
-    let mut vals = Vec::new();
-    for t in p.req.raw_trailers() {
-        vals.push(latin1(env, &t.name));
-        vals.push(latin1(env, &t.value));
-    }
-    Ok(array(env, &vals))
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for t in req.raw_trailers() {
+                vals.push(latin1(env, &t.name));
+                vals.push(latin1(env, &t.value));
+            }
+        }
+        Ok(array(env, &vals))
+    })
 }
 
-/// reqBody(handle, id): start delivering 'data'/'end'/'aborted' events.
+/// reqBody(server, handle): start delivering 'data'/'end'/'aborted' events.
 fn req_body(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    if p.body_started {
-        return Ok(cx.undefined());
-    }
-    p.body_started = true;
     let id = get_u32(cx.env, cx.arg(1));
-    let js = p.js.clone();
-    p.req.on_data(move |chunk| {
-        let env = js.env;
-        let _s = Scope::open(env);
-        let u = undefined(env);
-        js.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u);
-    });
-    let js = p.js.clone();
-    p.req.on_end(move || js.event_id(EV_END, id));
-    let js = p.js.clone();
-    p.req.on_aborted(move || js.event_id(EV_ABORTED, id));
-    p.js.kick();
+    let js_owned = js_rc(cx)?;
+    with_pair(cx, |js, p| {
+        let Some(req) = &p.req else { return Ok(()) };
+        if p.body_started {
+            return Ok(());
+        }
+        p.body_started = true;
+        let j = js_owned.clone();
+        req.on_data(move |chunk| {
+            let env = j.env;
+            let _s = Scope::open(env);
+            let u = undefined(env);
+            j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u);
+        });
+        let j = js_owned.clone();
+        req.on_end(move || j.event_id(EV_END, id));
+        let j = js_owned;
+        req.on_aborted(move || j.event_id(EV_ABORTED, id));
+        js.kick();
+        Ok(())
+    })?;
     Ok(cx.undefined())
 }
 
 fn req_pause(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    if get_bool(cx.env, cx.arg(1)) {
-        p.req.pause();
-    } else {
-        p.req.resume();
-    }
-    p.js.kick();
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_pair(cx, |js, p| {
+        if let Some(req) = &p.req {
+            if pause {
+                req.pause();
+            } else {
+                req.resume();
+            }
+        }
+        js.kick();
+        Ok(())
+    })?;
     Ok(cx.undefined())
-}
-
-fn req_fd(cx: &Cx) -> JsResult<Value> {
-    let p = pair(cx)?;
-    Ok(int(cx.env, p.req.conn_fd().into()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -975,12 +1053,11 @@ exports! {
     c"resHook" => res_hook,
     c"resContinue" => res_continue,
     c"resTrailers" => res_trailers,
-    c"resDestroy" => res_destroy,
     c"reqRawHeaders" => req_raw_headers,
     c"reqRawTrailers" => req_raw_trailers,
     c"reqBody" => req_body,
     c"reqPause" => req_pause,
-    c"reqFd" => req_fd,
+    c"release" => release,
     c"fdDestroy" => fd_destroy,
     c"fdAddress" => fd_address,
 }
