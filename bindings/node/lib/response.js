@@ -201,6 +201,8 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
     if (obj === undefined) obj = reason;
   }
   this.statusCode = statusCode;
+  // Node fixes the framing here: without a Content-Length the body will be chunked.
+  this._rm |= RM_BITS['content-length'];
   if (obj) {
     if (Array.isArray(obj)) {
       if (obj.length && Array.isArray(obj[0])) {
