@@ -46,7 +46,7 @@ function IncomingMessage(server, handle, method, url, flags, fd) {
   this._pausedNative = false;
   this._endPushed = false;
   this._socket = null;
-  this.complete = (flags & F_BODY) === 0;
+  this.complete = false;
   this.aborted = false;
   this.upgrade = false;
   this.statusCode = null;

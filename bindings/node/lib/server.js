@@ -22,6 +22,7 @@ const EV_SERVER_CLOSE = 11;
 
 const F_CONTINUE = 8;
 const F_EXPECTATION = 16;
+const F_BODY = 2;
 
 const PARSE_MESSAGES = {
   HPE_HEADER_OVERFLOW: 'Header overflow',
@@ -77,6 +78,8 @@ function makeOnRequest(server) {
       serverError(server, res, err);
       throw err;
     }
+    // As Node: a request without a body is complete once its head has been handled.
+    if ((flags & F_BODY) === 0) req.complete = true;
   };
 }
 
