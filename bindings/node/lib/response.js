@@ -214,14 +214,8 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
         for (let i = 0; i < obj.length; i += 2) this._mergeHeader(obj[i], obj[i + 1]);
       }
     } else if (this._hdrs === null) {
-      // Node's fast path: the object is used as is (getHeader() will not see it).
-      for (const k in obj) {
-        const v = obj[k];
-        if (v !== undefined) {
-          validateHeaderName(k);
-          validateHeaderValue(k, v);
-        }
-      }
+      // Node's fast path: the object is used as is (getHeader() will not see it). The
+      // engine validates names and values when the head is sent.
       this._whObj = obj;
     } else {
       for (const k in obj) if (obj[k] !== undefined) this.setHeader(k, obj[k]);

@@ -152,7 +152,11 @@ pub fn get_string(env: Env, v: Value) -> JsResult<String> {
         "reading a string",
     )?;
     if len + 1 < stack.len() {
-        return Ok(String::from_utf8_lossy(&stack[..len]).into_owned());
+        // napi wrote valid UTF-8.
+        return Ok(match std::str::from_utf8(&stack[..len]) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&stack[..len]).into_owned(),
+        });
     }
     // Possibly truncated: ask for the length, then read it whole.
     // SAFETY: a null buffer asks napi for the length only.
