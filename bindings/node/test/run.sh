@@ -10,4 +10,6 @@ for impl in ringhttp node; do
   echo "== RINGHTTP_IMPL=$impl"
   RINGHTTP_IMPL=$impl node --test --test-timeout=30000 test/*.test.js || status=1
 done
+echo "== RINGHTTP_IMPL=ringhttp RINGHTTP_BACKEND=epoll"
+RINGHTTP_BACKEND=epoll node --test --test-timeout=30000 test/*.test.js || status=1
 exit $status
