@@ -228,6 +228,12 @@ impl Request {
         crate::shard::sockaddr::local(self.inner.conn.fd)
     }
 
+    /// The connection's socket descriptor (the same as [`ConnInfo::fd`](crate::ConnInfo::fd);
+    /// owned by the shard, valid until the connection closes).
+    pub fn conn_fd(&self) -> std::os::fd::RawFd {
+        self.inner.conn.fd
+    }
+
     /// Whether the client asked to keep the connection open.
     pub fn keep_alive(&self) -> bool {
         self.inner.head.keep_alive

@@ -178,6 +178,12 @@ impl Epoll {
     }
 
     pub(crate) fn submit(&mut self) -> io::Result<()> {
+        // Completions produced without the kernel (a send that finished at once) wait in
+        // `ready`; when an external loop drives the shard, nothing would make the epoll fd
+        // readable for them, so signal the wake eventfd (drained by the next dispatch).
+        if !self.ready.is_empty() {
+            sys::eventfd_signal(self.wake_fd);
+        }
         Ok(())
     }
 
@@ -257,7 +263,7 @@ impl Epoll {
                     lfd,
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
-                    libc::SOCK_CLOEXEC,
+                    libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
                 )
             };
             if fd >= 0 {

@@ -70,6 +70,11 @@ impl ConnInfo {
     pub fn local_addr(&self) -> Option<SocketAddr> {
         sockaddr::local(self.fd)
     }
+    /// The connection's socket descriptor (owned by the shard; valid until the connection
+    /// closes). Bindings key per-connection state by it.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
 }
 
 /// The state a shard's handlers and tasks act on (everything but the backend).

@@ -1,0 +1,269 @@
+'use strict';
+// http.IncomingMessage on a ringhttp request. A real stream.Readable, but its stream state,
+// `headers` and `rawHeaders` are only built when first used: the common hello-world path
+// touches none of them.
+const { Readable } = require('stream');
+const native = require('./native');
+
+const F_HTTP11 = 1;
+const F_BODY = 2;
+
+// Node's matchKnownFields: these keep only their first value.
+const FIRST_WINS = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from',
+  'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location',
+  'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+function addHeaderLine(dest, field, value, joinDuplicates) {
+  const lower = field.toLowerCase();
+  const cur = dest[lower];
+  if (cur === undefined) {
+    dest[lower] = lower === 'set-cookie' ? [value] : value;
+  } else if (lower === 'set-cookie') {
+    cur.push(value);
+  } else if (lower === 'cookie') {
+    dest[lower] = cur + '; ' + value;
+  } else if (joinDuplicates || !FIRST_WINS.has(lower)) {
+    dest[lower] = cur + ', ' + value;
+  }
+}
+
+function IncomingMessage(server, handle, method, url, flags, fd) {
+  this._server = server;
+  this._h = handle;
+  this._fd = fd;
+  this._rawHead = undefined;
+  this._bodyDone = false;
+  this._flags = flags;
+  this.method = method;
+  this.url = url;
+  this._headers = null;
+  this._rawHeaders = null;
+  this._trailers = null;
+  this._rawTrailers = null;
+  this._bodyId = 0;
+  this._pausedNative = false;
+  this._endPushed = false;
+  this._socket = null;
+  this.complete = false;
+  this.aborted = false;
+  this.upgrade = false;
+  this.statusCode = null;
+  this.statusMessage = null;
+}
+Object.setPrototypeOf(IncomingMessage.prototype, Readable.prototype);
+Object.setPrototypeOf(IncomingMessage, Readable);
+
+// The Readable state is created on first use (any stream method or property).
+Object.defineProperty(IncomingMessage.prototype, '_readableState', {
+  configurable: true,
+  enumerable: false,
+  get() {
+    Readable.call(this, { autoDestroy: false });
+    return this._readableState;
+  },
+  set(v) {
+    Object.defineProperty(this, '_readableState', {
+      value: v, writable: true, configurable: true, enumerable: true,
+    });
+  },
+});
+
+const proto = IncomingMessage.prototype;
+
+Object.defineProperties(proto, {
+  httpVersion: { get() { return this._flags & F_HTTP11 ? '1.1' : '1.0'; }, set(v) { redefine(this, 'httpVersion', v); }, configurable: true },
+  httpVersionMajor: { get() { return 1; }, set(v) { redefine(this, 'httpVersionMajor', v); }, configurable: true },
+  httpVersionMinor: { get() { return this._flags & F_HTTP11 ? 1 : 0; }, set(v) { redefine(this, 'httpVersionMinor', v); }, configurable: true },
+  rawHeaders: {
+    get() {
+      if (this._rawHeaders === null) {
+        this._rawHeaders = this._h !== 0
+          ? native.reqRawHeaders(this._server._h, this._h)
+          : parseHead(this._rawHead, this._server.maxHeadersCount);
+      }
+      return this._rawHeaders;
+    },
+    set(v) { this._rawHeaders = v; },
+    configurable: true,
+  },
+  headers: {
+    get() {
+      if (this._headers === null) {
+        const raw = this.rawHeaders;
+        const h = {};
+        const join = this._server._joinDuplicateHeaders;
+        for (let i = 0; i < raw.length; i += 2) addHeaderLine(h, raw[i], raw[i + 1], join);
+        this._headers = h;
+      }
+      return this._headers;
+    },
+    set(v) { this._headers = v; },
+    configurable: true,
+  },
+  headersDistinct: {
+    get() {
+      const raw = this.rawHeaders;
+      const d = {};
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = raw[i].toLowerCase();
+        (d[k] || (d[k] = [])).push(raw[i + 1]);
+      }
+      return d;
+    },
+    configurable: true,
+  },
+  rawTrailers: {
+    get() {
+      if (this._rawTrailers === null) {
+        if (!this.complete || this._h === 0) return [];
+        this._rawTrailers = native.reqRawTrailers(this._server._h, this._h);
+      }
+      return this._rawTrailers;
+    },
+    set(v) { this._rawTrailers = v; },
+    configurable: true,
+  },
+  trailers: {
+    get() {
+      if (this._trailers === null) {
+        const raw = this.rawTrailers;
+        const t = {};
+        for (let i = 0; i < raw.length; i += 2) addHeaderLine(t, raw[i], raw[i + 1], false);
+        if (!this.complete) return t;
+        this._trailers = t;
+      }
+      return this._trailers;
+    },
+    set(v) { this._trailers = v; },
+    configurable: true,
+  },
+  socket: {
+    get() {
+      if (this._socket === null) this._socket = this._server._socketFor(this._fd);
+      return this._socket;
+    },
+    set(v) { this._socket = v; },
+    configurable: true,
+  },
+  connection: {
+    get() { return this.socket; },
+    set(v) { this._socket = v; },
+    configurable: true,
+  },
+});
+
+// rawHeaders from the request head's bytes (kept when the engine's request was released
+// before JS read the headers).
+function parseHead(s, max) {
+  const out = [];
+  if (typeof s !== 'string') return out;
+  const limit = max ? max * 2 : Infinity;
+  let i = s.indexOf('\n') + 1;
+  while (i > 0 && i < s.length && out.length < limit) {
+    let j = s.indexOf('\n', i);
+    if (j < 0) j = s.length;
+    const end = j > i && s.charCodeAt(j - 1) === 13 ? j - 1 : j;
+    if (end === i) break;
+    const c = s.indexOf(':', i);
+    if (c < 0 || c > end) break;
+    out.push(s.slice(i, c), s.slice(c + 1, end).replace(/^[ \t]+|[ \t]+$/g, ''));
+    i = j + 1;
+  }
+  return out;
+}
+
+function redefine(obj, name, value) {
+  Object.defineProperty(obj, name, { value, writable: true, configurable: true, enumerable: true });
+}
+
+proto._read = function _read() {
+  if ((this._flags & F_BODY) === 0) {
+    if (!this._endPushed) {
+      this._endPushed = true;
+      this.push(null);
+    }
+    return;
+  }
+  if (this._h === 0) return;
+  const server = this._server;
+  if (this._bodyId === 0) {
+    this._bodyId = this._h;
+    server._bodies.set(this._h, this);
+    native.reqBody(server._h, this._h);
+  } else if (this._pausedNative) {
+    this._pausedNative = false;
+    native.reqPause(server._h, this._h, false);
+  }
+};
+
+// Called by the server's event dispatch.
+proto._onData = function _onData(chunk) {
+  if (!this.push(chunk) && !this._pausedNative && this._h !== 0) {
+    this._pausedNative = true;
+    native.reqPause(this._server._h, this._h, true);
+  }
+};
+
+proto._onEnd = function _onEnd() {
+  const server = this._server;
+  server._bodies.delete(this._bodyId);
+  this.complete = true;
+  this._bodyDone = true;
+  this._endPushed = true;
+  if (this._h !== 0) this._rawTrailers = native.reqRawTrailers(server._h, this._h);
+  this.push(null);
+  if (this._res) this._res._maybeRelease();
+};
+
+proto._onAborted = function _onAborted() {
+  this._server._bodies.delete(this._bodyId);
+  this._bodyDone = true;
+  if (this._res) this._res._maybeRelease();
+  if (this.complete) return;
+  const err = new Error('aborted');
+  err.code = 'ECONNRESET';
+  this.destroy(err);
+};
+
+proto._destroy = function _destroy(err, cb) {
+  if (!this.complete) {
+    this.aborted = true;
+    this.emit('aborted');
+  }
+  if (!this.complete) native.fdDestroy(this._fd);
+  if (err && this.listenerCount('error') === 0) cb();
+  else cb(err);
+};
+
+// Unread bodies are discarded once the response is done (Node's req._dump()).
+proto._dump = function _dump() {
+  if (this._dumped) return;
+  this._dumped = true;
+  this.removeAllListeners('data');
+  this.resume();
+};
+
+proto.setTimeout = function setTimeout(msecs, cb) {
+  if (cb) this.once('timeout', cb);
+  this.socket.setTimeout(msecs);
+  return this;
+};
+
+// 'close' on a request follows its response's 'close': ask for it when someone listens.
+function wantsClose(self, ev) {
+  if (ev === 'close' && self._res && !self._res._hooked) self._res._hook();
+}
+const readableOn = Readable.prototype.on;
+proto.on = proto.addListener = function on(ev, fn) {
+  wantsClose(this, ev);
+  return readableOn.call(this, ev, fn);
+};
+const prepend = Readable.prototype.prependListener;
+proto.prependListener = function prependListener(ev, fn) {
+  wantsClose(this, ev);
+  return prepend.call(this, ev, fn);
+};
+
+module.exports = { IncomingMessage, F_BODY, F_HTTP11 };

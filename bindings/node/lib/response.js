@@ -1,0 +1,499 @@
+'use strict';
+// http.ServerResponse on a ringhttp response. Headers live in JS until the first write or
+// end, which hands status, headers and body to the engine in one native call. 'finish',
+// 'close' and 'drain' are wired to the engine only when someone listens or streams.
+const { Writable } = require('stream');
+const EE = require('events');
+const { STATUS_CODES } = require('http');
+const native = require('./native');
+const { F_BODY } = require('./incoming');
+
+const WF_NO_DATE = 1;
+const RM_BITS = {
+  date: 2, connection: 4, 'keep-alive': 8, 'content-length': 16, 'transfer-encoding': 32,
+};
+const WF_RELEASE = 64;
+const WF_SNAPSHOT = 128;
+
+const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
+const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
+
+function nodeError(Ctor, code, msg) {
+  const e = new Ctor(msg);
+  e.code = code;
+  return e;
+}
+
+function validateHeaderName(name) {
+  if (typeof name !== 'string' || !name || !tokenRe.test(name)) {
+    throw nodeError(TypeError, 'ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
+  }
+}
+
+function validateHeaderValue(name, value) {
+  if (value === undefined) {
+    throw nodeError(TypeError, 'ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "${value}" for header "${name}"`);
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) validateHeaderValue(name, v);
+    return;
+  }
+  if (invalidCharRe.test(String(value))) {
+    throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+  }
+}
+
+function headerValue(v) {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(String);
+  return String(v);
+}
+
+function ServerResponse(server, handle, req) {
+  this._server = server;
+  this._h = handle;
+  this.req = req;
+  req._res = this;
+  this.statusCode = 200;
+  this.statusMessage = undefined;
+  this.sendDate = true;
+  this._hdrs = null; // lower-case name -> [name, value]
+  this._whObj = null; // writeHead's headers when no setHeader came first (Node's fast path)
+  this._rm = 0;
+  this._frozen = false;
+  this._sent = false;
+  this._ended = false;
+  this._finished = false;
+  this._closed = false;
+  this._destroyed = false;
+  this._hooked = false;
+  this._needDrain = false;
+  this._socket = null;
+}
+Object.setPrototypeOf(ServerResponse.prototype, Writable.prototype);
+Object.setPrototypeOf(ServerResponse, Writable);
+
+const proto = ServerResponse.prototype;
+
+function accessor(name, get, set) {
+  Object.defineProperty(proto, name, {
+    get,
+    set: set || function (v) {
+      Object.defineProperty(this, name, { value: v, writable: true, configurable: true, enumerable: true });
+    },
+    configurable: true,
+  });
+}
+
+accessor('headersSent', function () { return this._frozen; });
+accessor('finished', function () { return this._ended; });
+accessor('writableEnded', function () { return this._ended; });
+accessor('writableFinished', function () { return this._finished; });
+accessor('writable', function () { return !this._ended && !this._destroyed; });
+accessor('writableLength', function () { return 0; });
+accessor('writableHighWaterMark', function () { return 16384; });
+accessor('writableCorked', function () { return 0; });
+accessor('writableObjectMode', function () { return false; });
+accessor('writableNeedDrain', function () { return this._needDrain; });
+accessor('destroyed', function () { return this._destroyed; }, function (v) { this._destroyed = !!v; });
+accessor('closed', function () { return this._closed; });
+accessor('errored', function () { return null; });
+accessor('socket', function () {
+  if (this._socket === null && !this._closed) this._socket = this.req.socket;
+  return this._socket;
+}, function (v) { this._socket = v; });
+accessor('connection', function () { return this.socket; });
+accessor('chunkedEncoding', function () { return false; });
+accessor('shouldKeepAlive', function () { return (this.req._flags & 4) !== 0; });
+
+proto.setHeader = function setHeader(name, value) {
+  if (this._frozen) {
+    throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot set headers after they are sent to the client');
+  }
+  validateHeaderName(name);
+  validateHeaderValue(name, value);
+  if (this._hdrs === null) this._hdrs = { __proto__: null };
+  this._hdrs[name.toLowerCase()] = [name, value];
+  return this;
+};
+
+proto.appendHeader = function appendHeader(name, value) {
+  if (this._frozen) {
+    throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot append headers after they are sent to the client');
+  }
+  validateHeaderName(name);
+  validateHeaderValue(name, value);
+  const key = name.toLowerCase();
+  if (this._hdrs === null) this._hdrs = { __proto__: null };
+  const cur = this._hdrs[key];
+  if (cur === undefined) {
+    this._hdrs[key] = [name, value];
+  } else {
+    const a = Array.isArray(cur[1]) ? cur[1] : [cur[1]];
+    cur[1] = a.concat(value);
+  }
+  return this;
+};
+
+proto.getHeader = function getHeader(name) {
+  if (typeof name !== 'string') {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
+  }
+  if (this._hdrs === null) return undefined;
+  const e = this._hdrs[name.toLowerCase()];
+  return e === undefined ? undefined : e[1];
+};
+
+proto.hasHeader = function hasHeader(name) {
+  if (typeof name !== 'string') {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
+  }
+  return this._hdrs !== null && this._hdrs[name.toLowerCase()] !== undefined;
+};
+
+proto.getHeaderNames = function getHeaderNames() {
+  return this._hdrs === null ? [] : Object.keys(this._hdrs);
+};
+
+proto.getRawHeaderNames = function getRawHeaderNames() {
+  if (this._hdrs === null) return [];
+  return Object.keys(this._hdrs).map((k) => this._hdrs[k][0]);
+};
+
+proto.getHeaders = function getHeaders() {
+  const out = { __proto__: null };
+  if (this._hdrs !== null) for (const k in this._hdrs) out[k] = this._hdrs[k][1];
+  return out;
+};
+
+proto.removeHeader = function removeHeader(name) {
+  if (typeof name !== 'string') {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
+  }
+  if (this._frozen) {
+    throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot remove headers after they are sent to the client');
+  }
+  const key = name.toLowerCase();
+  const bit = RM_BITS[key];
+  if (bit !== undefined) this._rm |= bit;
+  if (this._hdrs !== null) delete this._hdrs[key];
+};
+
+function checkStatus(code) {
+  if (code < 100 || code > 999) {
+    throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${code}`);
+  }
+}
+
+proto.writeHead = function writeHead(statusCode, reason, obj) {
+  if (this._frozen) {
+    throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
+  }
+  const original = statusCode;
+  statusCode |= 0;
+  if (statusCode < 100 || statusCode > 999) {
+    throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${original}`);
+  }
+  if (typeof reason === 'string') {
+    this.statusMessage = reason;
+  } else {
+    if (!this.statusMessage) this.statusMessage = STATUS_CODES[statusCode] || 'unknown';
+    if (obj === undefined) obj = reason;
+  }
+  this.statusCode = statusCode;
+  // Node fixes the framing here: without a Content-Length the body will be chunked.
+  this._rm |= RM_BITS['content-length'];
+  if (obj) {
+    if (Array.isArray(obj)) {
+      if (obj.length && Array.isArray(obj[0])) {
+        for (const [k, v] of obj) this._mergeHeader(k, v);
+      } else {
+        if (obj.length % 2 !== 0) {
+          throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'The argument \'headers\' is invalid');
+        }
+        for (let i = 0; i < obj.length; i += 2) this._mergeHeader(obj[i], obj[i + 1]);
+      }
+    } else if (this._hdrs === null) {
+      // Node's fast path: the object is used as is (getHeader() will not see it). The
+      // engine validates names and values when the head is sent.
+      this._whObj = obj;
+    } else {
+      for (const k in obj) if (obj[k] !== undefined) this.setHeader(k, obj[k]);
+    }
+  }
+  this._frozen = true;
+  return this;
+};
+proto.writeHeader = proto.writeHead;
+
+proto._mergeHeader = function _mergeHeader(k, v) {
+  validateHeaderName(k);
+  validateHeaderValue(k, v);
+  if (this._hdrs === null) this._hdrs = { __proto__: null };
+  const key = k.toLowerCase();
+  const cur = this._hdrs[key];
+  if (cur === undefined) this._hdrs[key] = [k, v];
+  else cur[1] = (Array.isArray(cur[1]) ? cur[1] : [cur[1]]).concat(v);
+};
+
+proto._flat = function _flat() {
+  const out = [];
+  const h = this._hdrs;
+  if (h !== null) {
+    for (const k in h) {
+      const e = h[k];
+      out.push(e[0], headerValue(e[1]));
+    }
+  }
+  const o = this._whObj;
+  if (o !== null) {
+    for (const k in o) {
+      const v = o[k];
+      if (v !== undefined) out.push(k, headerValue(v));
+    }
+  }
+  return out;
+};
+
+proto._wflags = function _wflags() {
+  let f = this._rm;
+  if (!this.sendDate) f |= WF_NO_DATE;
+  return f;
+};
+
+// A status message other than the standard one for the code, or undefined.
+proto._message = function _message() {
+  const m = this.statusMessage;
+  if (m === undefined || m === STATUS_CODES[this.statusCode]) return undefined;
+  return m;
+};
+
+function normalizeChunk(chunk, encoding) {
+  if (typeof chunk === 'string') {
+    if (encoding && encoding !== 'utf8' && encoding !== 'utf-8' && encoding !== 'buffer') {
+      return Buffer.from(chunk, encoding);
+    }
+    return chunk;
+  }
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk === null) {
+    throw nodeError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream');
+  }
+  throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    'The "chunk" argument must be of type string or an instance of Buffer or Uint8Array');
+}
+
+function writeAfterEnd(res, cb) {
+  const err = nodeError(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end');
+  process.nextTick(() => {
+    if (typeof cb === 'function') cb(err);
+    res.emit('error', err);
+  });
+}
+
+proto.write = function write(chunk, encoding, cb) {
+  if (typeof encoding === 'function') {
+    cb = encoding;
+    encoding = null;
+  }
+  if (this._ended) {
+    writeAfterEnd(this, cb);
+    return false;
+  }
+  chunk = normalizeChunk(chunk, encoding);
+  if (this._destroyed || this._h === 0) return false;
+  if (!this._hooked) this._hook();
+  let ok;
+  if (!this._sent) {
+    checkStatus(this.statusCode);
+    this._sent = true;
+    this._frozen = true;
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk);
+  } else {
+    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk);
+  }
+  if (!ok) this._needDrain = true;
+  if (typeof cb === 'function') process.nextTick(cb);
+  return ok;
+};
+
+proto.end = function end(chunk, encoding, cb) {
+  if (typeof chunk === 'function') {
+    cb = chunk;
+    chunk = undefined;
+  } else if (typeof encoding === 'function') {
+    cb = encoding;
+    encoding = null;
+  }
+  if (this._ended) {
+    if (typeof cb === 'function') {
+      if (this._finished) {
+        const err = nodeError(Error, 'ERR_STREAM_ALREADY_FINISHED', 'Cannot call end after a stream was finished');
+        process.nextTick(cb, err);
+      } else {
+        this.once('finish', cb);
+      }
+    }
+    return this;
+  }
+  if (chunk !== undefined && chunk !== null) chunk = normalizeChunk(chunk, encoding);
+  if (typeof cb === 'function') this.once('finish', cb);
+  if (this._destroyed || this._h === 0) {
+    this._ended = true;
+    return this;
+  }
+  const req = this.req;
+  let flags = this._wflags();
+  // Done with the engine's request and response right away unless someone listens for
+  // 'finish'/'close' or the body is being read: then release later (_maybeRelease).
+  const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
+  if (release) {
+    flags |= WF_RELEASE;
+    if (req._rawHeaders === null) flags |= WF_SNAPSHOT;
+  }
+  let snap;
+  if (!this._sent) {
+    checkStatus(this.statusCode);
+    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), this._flat(), flags, chunk);
+    this._sent = true;
+    this._frozen = true;
+  } else {
+    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk);
+  }
+  this._ended = true;
+  if (release) {
+    req._rawHead = snap;
+    req._h = 0;
+    this._h = 0;
+  }
+  return this;
+};
+
+proto.flushHeaders = function flushHeaders() {
+  if (this._sent || this._ended) return;
+  this.write('');
+};
+
+proto.writeContinue = function writeContinue(cb) {
+  if (this._h !== 0) native.resContinue(this._server._h, this._h);
+  if (typeof cb === 'function') process.nextTick(cb);
+};
+
+proto.writeProcessing = function writeProcessing(cb) {
+  if (typeof cb === 'function') process.nextTick(cb);
+};
+
+proto.addTrailers = function addTrailers(headers) {
+  const flat = [];
+  if (Array.isArray(headers)) {
+    for (const [k, v] of headers) flat.push(String(k), String(v));
+  } else {
+    for (const k in headers) flat.push(k, String(headers[k]));
+  }
+  for (let i = 0; i < flat.length; i += 2) {
+    if (!tokenRe.test(flat[i])) {
+      throw nodeError(TypeError, 'ERR_INVALID_HTTP_TOKEN', `Trailer name must be a valid HTTP token ["${flat[i]}"]`);
+    }
+    if (invalidCharRe.test(flat[i + 1])) {
+      throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in trailer content ["${flat[i]}"]`);
+    }
+  }
+  if (this._h !== 0) native.resTrailers(this._server._h, this._h, flat);
+};
+
+proto.setTimeout = function setTimeout(msecs, cb) {
+  if (cb) this.on('timeout', cb);
+  if (this.socket) this.socket.setTimeout(msecs);
+  return this;
+};
+
+proto.cork = function cork() {};
+proto.uncork = function uncork() {};
+proto.assignSocket = function assignSocket() {};
+proto.detachSocket = function detachSocket() {};
+
+proto.destroy = function destroy(err) {
+  if (this._destroyed) return this;
+  this._destroyed = true;
+  if (!this._hooked) this._hook();
+  native.fdDestroy(this.req._fd);
+  if (err) process.nextTick(() => this.emit('error', err));
+  return this;
+};
+
+// Asks the engine for 'finish'/'close' (and lets write() ask for 'drain').
+proto._hook = function _hook() {
+  if (this._hooked || this._h === 0) return;
+  this._hooked = true;
+  const server = this._server;
+  server._responses.set(this._h, this);
+  if (!native.resHook(server._h, this._h)) server._responses.delete(this._h);
+};
+
+// Frees the engine's request/response once nothing can use them any more.
+proto._maybeRelease = function _maybeRelease() {
+  const req = this.req;
+  if (this._h === 0 || !this._ended || (this._hooked && !this._closed) ||
+      (req._bodyId !== 0 && !req._bodyDone)) {
+    return;
+  }
+  const snap = native.release(this._server._h, this._h, req._rawHeaders === null);
+  req._rawHead = snap;
+  req._h = 0;
+  this._h = 0;
+};
+
+proto._onFinish = function _onFinish() {
+  this._finished = true;
+  this.emit('finish');
+  const req = this.req;
+  if (Object.prototype.hasOwnProperty.call(req, '_readableState') && req._bodyId === 0 &&
+      !req._endPushed && !req.readableFlowing) {
+    req._dump();
+  }
+};
+
+proto._onClose = function _onClose() {
+  this._server._responses.delete(this._h);
+  if (this._closed) return;
+  this._closed = true;
+  if (!this._ended) this._ended = true;
+  this._maybeRelease();
+  this._socket = null;
+  if (!this._finished) this._destroyed = true;
+  this.emit('close');
+  const req = this.req;
+  if (!req._closeEmitted) {
+    req._closeEmitted = true;
+    if (Object.prototype.hasOwnProperty.call(req, '_readableState')) {
+      if (!req.destroyed) req.destroy();
+    } else if (req.listenerCount('close') > 0) {
+      if (!req.complete) {
+        req.aborted = true;
+        req.emit('aborted');
+      }
+      req.emit('close');
+    }
+  }
+};
+
+proto._onDrain = function _onDrain() {
+  this._needDrain = false;
+  this.emit('drain');
+};
+
+const eeOn = EE.prototype.on;
+const eePrepend = EE.prototype.prependListener;
+function wants(self, ev) {
+  if (!self._hooked && (ev === 'finish' || ev === 'close')) self._hook();
+}
+proto.on = proto.addListener = function on(ev, fn) {
+  wants(this, ev);
+  return eeOn.call(this, ev, fn);
+};
+proto.prependListener = function prependListener(ev, fn) {
+  wants(this, ev);
+  return eePrepend.call(this, ev, fn);
+};
+
+module.exports = { ServerResponse, validateHeaderName, validateHeaderValue };

@@ -1,0 +1,401 @@
+'use strict';
+// http.Server on one ringhttp shard, driven from this thread's libuv loop.
+const EE = require('events');
+const fs = require('fs');
+const http = require('http');
+const native = require('./native');
+const { IncomingMessage } = require('./incoming');
+const { ServerResponse } = require('./response');
+const { Socket } = require('./socket');
+
+const EV_CONNECTION = 1;
+const EV_CONN_CLOSE = 2;
+const EV_CLIENT_ERROR = 3;
+const EV_TIMEOUT = 4;
+const EV_DATA = 5;
+const EV_END = 6;
+const EV_ABORTED = 7;
+const EV_FINISH = 8;
+const EV_CLOSE = 9;
+const EV_DRAIN = 10;
+const EV_SERVER_CLOSE = 11;
+
+const F_CONTINUE = 8;
+const F_EXPECTATION = 16;
+const F_BODY = 2;
+
+const PARSE_MESSAGES = {
+  HPE_HEADER_OVERFLOW: 'Header overflow',
+  HPE_INVALID_METHOD: 'Invalid method encountered',
+  HPE_INVALID_URL: 'Invalid URL',
+  HPE_INVALID_VERSION: 'Invalid HTTP version',
+  HPE_INVALID_HEADER_TOKEN: 'Invalid header token',
+  HPE_INVALID_CONTENT_LENGTH: 'Invalid character in Content-Length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length can\'t be present with Transfer-Encoding',
+  HPE_INVALID_CHUNK_SIZE: 'Invalid character in chunk size header',
+  HPE_INVALID_TRANSFER_ENCODING: 'Invalid `Transfer-Encoding` header value',
+};
+
+function serverError(server, res, err) {
+  // A throwing 'request' listener: answer 500 if nothing went out, else cut the
+  // connection; the exception itself goes on to 'uncaughtException' (rethrown).
+  try {
+    if (!res._frozen && !res._ended) {
+      res._hdrs = null;
+      res._whObj = null;
+      res.statusMessage = undefined;
+      res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end('Internal Server Error');
+    } else if (!res._ended) {
+      res.destroy();
+    }
+  } catch (_) {
+    // The response is beyond repair; the connection will be closed by the engine.
+  }
+}
+
+function makeOnRequest(server) {
+  return function onRequest(handle, method, url, flags, fd) {
+    const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
+    const res = new server._ServerResponse(server, handle, req);
+    try {
+      if ((flags & (F_CONTINUE | F_EXPECTATION)) === 0) {
+        server.emit('request', req, res);
+      } else if (flags & F_CONTINUE) {
+        if (server.listenerCount('checkContinue') > 0) {
+          server.emit('checkContinue', req, res);
+        } else {
+          res.writeContinue();
+          server.emit('request', req, res);
+        }
+      } else if (server.listenerCount('checkExpectation') > 0) {
+        server.emit('checkExpectation', req, res);
+      } else {
+        res.writeHead(417);
+        res.end();
+      }
+    } catch (err) {
+      serverError(server, res, err);
+      throw err;
+    }
+    // As Node: a request without a body is complete once its head has been handled.
+    if ((flags & F_BODY) === 0) req.complete = true;
+  };
+}
+
+function makeOnEvent(server) {
+  return function onEvent(kind, a, b, c) {
+    switch (kind) {
+      case EV_DATA: {
+        const req = server._bodies.get(a);
+        if (req !== undefined) req._onData(b);
+        return undefined;
+      }
+      case EV_END: {
+        const req = server._bodies.get(a);
+        if (req !== undefined) req._onEnd();
+        return undefined;
+      }
+      case EV_FINISH: {
+        const res = server._responses.get(a);
+        if (res !== undefined) res._onFinish();
+        return undefined;
+      }
+      case EV_CLOSE: {
+        const res = server._responses.get(a);
+        if (res !== undefined) res._onClose();
+        return undefined;
+      }
+      case EV_DRAIN: {
+        const res = server._responses.get(a);
+        if (res !== undefined) res._onDrain();
+        return undefined;
+      }
+      case EV_ABORTED: {
+        const req = server._bodies.get(a);
+        if (req !== undefined) req._onAborted();
+        return undefined;
+      }
+      case EV_CONNECTION:
+        if (server.listenerCount('connection') > 0) server.emit('connection', server._socketFor(a));
+        return undefined;
+      case EV_CONN_CLOSE: {
+        const s = server._sockets.get(a);
+        if (s !== undefined) {
+          server._sockets.delete(a);
+          s._onClose();
+        }
+        return undefined;
+      }
+      case EV_TIMEOUT: {
+        const s = server._socketFor(a);
+        const hadSocketListener = s.listenerCount('timeout') > 0;
+        s.emit('timeout');
+        if (server.listenerCount('timeout') > 0) server.emit('timeout', s);
+        else if (!hadSocketListener) s.destroy();
+        return undefined;
+      }
+      case EV_CLIENT_ERROR:
+        return clientError(server, a, b, c);
+      case EV_SERVER_CLOSE:
+        server._closed();
+        return undefined;
+      default:
+        return undefined;
+    }
+  };
+}
+
+function clientError(server, fd, code, message) {
+  if (server.listenerCount('clientError') === 0) return undefined;
+  const err = new Error(`Parse Error: ${PARSE_MESSAGES[code] || message}`);
+  err.code = code;
+  err.bytesParsed = 0;
+  const sock = server._socketFor(fd);
+  sock._capture = [];
+  try {
+    server.emit('clientError', err, sock);
+  } finally {
+    const out = sock._capture;
+    sock._capture = null;
+    sock.writable = false;
+    // eslint-disable-next-line no-unsafe-finally
+    return out.length ? Buffer.concat(out) : Buffer.alloc(0);
+  }
+}
+
+class Server extends EE {
+  constructor(options, requestListener) {
+    super();
+    if (typeof options === 'function') {
+      requestListener = options;
+      options = {};
+    } else if (options == null) {
+      options = {};
+    } else if (typeof options !== 'object') {
+      const e = new TypeError('The "options" argument must be of type object');
+      e.code = 'ERR_INVALID_ARG_TYPE';
+      throw e;
+    }
+    this._options = options;
+    this._IncomingMessage = options.IncomingMessage || IncomingMessage;
+    this._ServerResponse = options.ServerResponse || ServerResponse;
+    this._joinDuplicateHeaders = !!options.joinDuplicateHeaders;
+    this.timeout = 0;
+    this.keepAliveTimeout = options.keepAliveTimeout ?? 5000;
+    this.headersTimeout = options.headersTimeout ?? 60000;
+    this.requestTimeout = options.requestTimeout ?? 300000;
+    this.maxHeadersCount = null;
+    this.maxRequestsPerSocket = 0;
+    this.listening = false;
+    this.backend = null;
+    this._h = null;
+    this._pendingListen = null;
+    this._address = null;
+    this._unixPath = null;
+    this._unref = false;
+    this._bodies = new Map();
+    this._responses = new Map();
+    this._sockets = new Map();
+    this._onRequest = makeOnRequest(this);
+    this._onEvent = makeOnEvent(this);
+    if (requestListener) this.on('request', requestListener);
+  }
+
+  listen(...args) {
+    let cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    let port = 0;
+    let host;
+    let path;
+    let backlog;
+    const a0 = args[0];
+    if (a0 !== null && typeof a0 === 'object') {
+      port = a0.port ?? 0;
+      host = a0.host;
+      path = a0.path;
+      backlog = a0.backlog;
+    } else if (typeof a0 === 'string' && !/^\d+$/.test(a0)) {
+      path = a0;
+      backlog = args[1];
+    } else {
+      if (a0 !== undefined && a0 !== null) port = Number(a0);
+      if (typeof args[1] === 'string') {
+        host = args[1];
+        backlog = args[2];
+      } else if (typeof args[1] === 'number') {
+        backlog = args[1];
+      }
+    }
+    if (path === undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+      const e = new RangeError(`options.port should be >= 0 and < 65536. Received ${args[0]}.`);
+      e.code = 'ERR_SOCKET_BAD_PORT';
+      throw e;
+    }
+    if (this._h !== null || this._pendingListen !== null) {
+      const e = new Error('Listen method has been called more than once without closing.');
+      e.code = 'ERR_SERVER_ALREADY_LISTEN';
+      throw e;
+    }
+    if (cb) this.once('listening', cb);
+    // Like Node, the socket opens on the next tick: options set right after listen() apply.
+    this._pendingListen = { port, host, path, backlog };
+    process.nextTick(() => this._doListen());
+    return this;
+  }
+
+  _doListen() {
+    const p = this._pendingListen;
+    if (p === null) return;
+    this._pendingListen = null;
+    const opts = {
+      keepAliveTimeout: this.keepAliveTimeout,
+      headersTimeout: this.headersTimeout,
+      requestTimeout: this.requestTimeout,
+      timeout: this.timeout,
+      maxHeadersCount: this.maxHeadersCount == null ? 2000 : this.maxHeadersCount,
+      maxRequestsPerSocket: this.maxRequestsPerSocket || 0,
+      maxHeaderSize: this._options.maxHeaderSize ?? http.maxHeaderSize,
+      backlog: p.backlog,
+      backend: this._options.backend || process.env.RINGHTTP_BACKEND,
+    };
+    const attempts = [];
+    if (p.path !== undefined) {
+      attempts.push([`unix:${p.path}`, null]);
+    } else if (p.host === undefined || p.host === null || p.host === '') {
+      attempts.push([`[::]:${p.port}`, { address: '::', family: 'IPv6' }]);
+      attempts.push([`0.0.0.0:${p.port}`, { address: '0.0.0.0', family: 'IPv4' }]);
+    } else {
+      const v6 = p.host.includes(':');
+      const h = v6 && !p.host.startsWith('[') ? `[${p.host}]` : p.host;
+      attempts.push([`${h}:${p.port}`, { address: p.host.replace(/^\[|\]$/g, ''), family: v6 ? 'IPv6' : 'IPv4' }]);
+    }
+    let lastErr;
+    for (const [addr, info] of attempts) {
+      try {
+        const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent);
+        this._h = h;
+        this.backend = backend;
+        if (info === null) {
+          this._unixPath = p.path;
+          this._address = p.path;
+        } else {
+          let { address, family } = info;
+          if (address === 'localhost') {
+            address = '127.0.0.1';
+            family = 'IPv4';
+          }
+          this._address = { address, family, port };
+        }
+        if (this._unref) native.setRef(h, false);
+        this.listening = true;
+        this.emit('listening');
+        return;
+      } catch (e) {
+        lastErr = e;
+        if (e.code === 'EADDRINUSE' || e.code === 'EACCES') break;
+      }
+    }
+    if (lastErr && !lastErr.syscall) {
+      lastErr.syscall = 'listen';
+      lastErr.address = p.path ?? p.host;
+      if (p.path === undefined) lastErr.port = p.port;
+    }
+    this.emit('error', lastErr);
+  }
+
+  address() {
+    if (!this.listening) return null;
+    return typeof this._address === 'string' ? this._address : { ...this._address };
+  }
+
+  close(cb) {
+    if (typeof cb === 'function') {
+      if (this._h === null && this._pendingListen === null) {
+        this.once('close', () => {
+          const e = new Error('Server is not running.');
+          e.code = 'ERR_SERVER_NOT_RUNNING';
+          cb(e);
+        });
+      } else {
+        this.once('close', cb);
+      }
+    }
+    if (this._pendingListen !== null) {
+      this._pendingListen = null;
+      process.nextTick(() => this.emit('close'));
+    } else if (this._h !== null) {
+      this.listening = false;
+      native.close(this._h);
+    } else {
+      process.nextTick(() => this.emit('close'));
+    }
+    return this;
+  }
+
+  _closed() {
+    this._h = null;
+    this.listening = false;
+    if (this._unixPath !== null) {
+      try {
+        fs.unlinkSync(this._unixPath);
+      } catch (_) {
+        // already gone
+      }
+      this._unixPath = null;
+    }
+    for (const s of this._sockets.values()) s._onClose();
+    this._sockets.clear();
+    process.nextTick(() => this.emit('close'));
+  }
+
+  closeIdleConnections() {
+    if (this._h !== null) native.closeIdle(this._h);
+  }
+
+  closeAllConnections() {
+    if (this._h !== null) native.closeAll(this._h);
+  }
+
+  setTimeout(msecs, cb) {
+    this.timeout = msecs;
+    if (typeof cb === 'function') this.on('timeout', cb);
+    return this;
+  }
+
+  getConnections(cb) {
+    const n = this._h === null ? 0 : native.connections(this._h);
+    process.nextTick(cb, null, n);
+    return this;
+  }
+
+  ref() {
+    this._unref = false;
+    if (this._h !== null) native.setRef(this._h, true);
+    return this;
+  }
+
+  unref() {
+    this._unref = true;
+    if (this._h !== null) native.setRef(this._h, false);
+    return this;
+  }
+
+  _socketFor(fd) {
+    let s = this._sockets.get(fd);
+    if (s === undefined) {
+      s = new Socket(this, fd);
+      this._sockets.set(fd, s);
+    }
+    return s;
+  }
+
+  [Symbol.asyncDispose]() {
+    return new Promise((resolve) => this.close(() => resolve()));
+  }
+}
+
+function createServer(options, requestListener) {
+  return new Server(options, requestListener);
+}
+
+module.exports = { Server, createServer };

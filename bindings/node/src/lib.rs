@@ -1,0 +1,1071 @@
+//! ringhttp for Node.js: one engine shard driven from the JS thread's own libuv loop.
+//!
+//! The shard's pollable fd is watched with a `uv_poll_t`; its next deadline with a
+//! `uv_timer_t`; JS that touches a request or response outside a shard turn (an async
+//! handler, a stream callback) starts a `uv_idle_t` so the next loop iteration runs one
+//! `run_ready()` for everything that was queued. Every call into JS happens inside that
+//! turn, on this thread: no thread hops. JS listeners' exceptions are caught per call,
+//! kept, and re-raised as `uncaughtException` once the turn is over.
+//!
+//! The JS side (`index.js`, `lib/*.js`) builds Node's objects; this file only moves bytes
+//! and events. Per request, Rust calls one JS function with an `External` holding the
+//! engine's `Request` and `Response`.
+mod napi_util;
+mod uv;
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::null_mut;
+use std::rc::Rc;
+use std::time::Duration;
+
+use napi::sys;
+use napi_util::*;
+use ringhttp::{
+    BackendKind, ConnInfo, HeaderValue, Request, Response, ServerBuilder, Shard, ShardHandle,
+};
+use slab::Slab;
+
+// Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
+const EV_CONNECTION: u32 = 1;
+const EV_CONN_CLOSE: u32 = 2;
+const EV_CLIENT_ERROR: u32 = 3;
+const EV_TIMEOUT: u32 = 4;
+const EV_DATA: u32 = 5;
+const EV_END: u32 = 6;
+const EV_ABORTED: u32 = 7;
+const EV_FINISH: u32 = 8;
+const EV_CLOSE: u32 = 9;
+const EV_DRAIN: u32 = 10;
+const EV_SERVER_CLOSE: u32 = 11;
+
+// Flags of `onRequest(handle, method, url, flags)`.
+const RF_HTTP11: u32 = 1;
+const RF_BODY: u32 = 2;
+const RF_KEEPALIVE: u32 = 4;
+const RF_CONTINUE: u32 = 8;
+const RF_EXPECTATION: u32 = 16;
+
+/// What the JS callbacks need; shared by the shard's handlers and live requests.
+struct Js {
+    env: Env,
+    on_request: Cell<sys::napi_ref>,
+    on_event: Cell<sys::napi_ref>,
+    /// Inside a shard turn: the turn's flush will pick up what JS changed.
+    in_turn: Cell<bool>,
+    /// The idle handle that schedules a turn after JS acted outside one (null once closed).
+    idle: Cell<*mut c_void>,
+    idle_active: Cell<bool>,
+    /// Exceptions thrown by JS listeners during the turn, re-raised after it.
+    errors: RefCell<Vec<sys::napi_ref>>,
+    /// Live requests, by JS handle (key + 1). JS releases them explicitly.
+    pairs: RefCell<Slab<Pair>>,
+}
+
+impl Js {
+    /// Something changed outside a turn: run one soon (next loop iteration).
+    fn kick(&self) {
+        if self.in_turn.get() || self.idle_active.get() {
+            return;
+        }
+        let h = self.idle.get();
+        if !h.is_null() {
+            // SAFETY: h is our live idle handle (nulled before it is closed).
+            unsafe { uv::uv_idle_start(h, idle_cb) };
+            self.idle_active.set(true);
+        }
+    }
+
+    /// Calls a JS callback; a thrown exception is kept for after the turn.
+    fn call(&self, f: sys::napi_ref, args: &[Value]) -> Option<Value> {
+        if f.is_null() {
+            return None;
+        }
+        let env = self.env;
+        let func = get_ref(env, f);
+        let mut out = null_mut();
+        // SAFETY: func is a function we hold a reference to; args are live values.
+        let st = unsafe {
+            sys::napi_call_function(
+                env,
+                undefined(env),
+                func,
+                args.len(),
+                args.as_ptr(),
+                &mut out,
+            )
+        };
+        if st == sys::Status::napi_ok {
+            return Some(out);
+        }
+        let mut exc = null_mut();
+        // SAFETY: fetches (and clears) the pending exception, if any.
+        unsafe { sys::napi_get_and_clear_last_exception(env, &mut exc) };
+        if !exc.is_null() && !is_nullish(env, exc) {
+            self.errors.borrow_mut().push(make_ref(env, exc));
+        }
+        None
+    }
+
+    fn event(&self, kind: u32, a: Value, b: Value, c: Value) -> Option<Value> {
+        let env = self.env;
+        self.call(self.on_event.get(), &[uint(env, kind), a, b, c])
+    }
+
+    fn event_id(&self, kind: u32, id: u32) {
+        let env = self.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        self.event(kind, uint(env, id), u, u);
+    }
+}
+
+/// A handle scope for values created while Rust calls into JS.
+struct Scope(Env, sys::napi_handle_scope);
+
+impl Scope {
+    fn open(env: Env) -> Scope {
+        let mut s = null_mut();
+        // SAFETY: opened on the JS thread; closed in Drop in LIFO order.
+        unsafe { sys::napi_open_handle_scope(env, &mut s) };
+        Scope(env, s)
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        // SAFETY: the scope opened in `open`.
+        unsafe { sys::napi_close_handle_scope(self.0, self.1) };
+    }
+}
+
+/// One listening server: the shard and the libuv handles that drive it.
+struct Server {
+    js: Rc<Js>,
+    shard: RefCell<Option<Shard>>,
+    handle: ShardHandle,
+    poll: Cell<*mut c_void>,
+    timer: Cell<*mut c_void>,
+    /// The External of this server, kept alive while the uv handles point at it.
+    self_ref: Cell<sys::napi_ref>,
+    resource: Cell<sys::napi_ref>,
+    async_ctx: Cell<sys::napi_async_context>,
+    closing: Cell<bool>,
+    unrefd: Cell<bool>,
+}
+
+/// A request and its response while JS can still use them (handle = slab key + 1).
+struct Pair {
+    req: Option<Request>,
+    res: Option<Response>,
+    hooked: bool,
+    drain_hooked: bool,
+    body_started: bool,
+}
+
+unsafe extern "C" fn finalize_server(env: Env, data: *mut c_void, _hint: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: data is the Box<Server> leaked in `listen`; the uv handles are closed
+        // (self_ref kept the External alive until then).
+        let s = unsafe { Box::from_raw(data as *mut Server) };
+        teardown(&s);
+        delete_ref(env, s.resource.get());
+        let ctx = s.async_ctx.replace(null_mut());
+        if !ctx.is_null() {
+            // SAFETY: the context created in `listen`, destroyed once.
+            unsafe { sys::napi_async_destroy(env, ctx) };
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Driving the shard from libuv.
+
+unsafe extern "C" fn poll_cb(h: *mut c_void, _status: c_int, _events: c_int) {
+    // SAFETY: the handle's data is the Server (nulled before close).
+    let srv = unsafe { uv::data(h) } as *const Server;
+    if !srv.is_null() {
+        // SAFETY: the Server outlives its handles (see `Server::self_ref`).
+        drive(unsafe { &*srv });
+    }
+}
+
+unsafe extern "C" fn timer_cb(h: *mut c_void) {
+    poll_cb(h, 0, 0)
+}
+
+unsafe extern "C" fn idle_cb(h: *mut c_void) {
+    // SAFETY: idle handle data is the Server too.
+    unsafe { uv::uv_idle_stop(h) };
+    let srv = unsafe { uv::data(h) } as *const Server;
+    if !srv.is_null() {
+        // SAFETY: as in poll_cb.
+        let srv = unsafe { &*srv };
+        srv.js.idle_active.set(false);
+        drive(srv);
+    }
+}
+
+/// One shard turn inside a callback scope (so nextTicks and microtasks run after it),
+/// then timer re-arm, close detection, and re-raising listener exceptions.
+fn drive(srv: &Server) {
+    let env = srv.js.env;
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _scope = Scope::open(env);
+        let mut cb_scope = null_mut();
+        let resource = get_ref(env, srv.resource.get());
+        // SAFETY: resource and context were created in `listen` on this env.
+        unsafe { sys::napi_open_callback_scope(env, resource, srv.async_ctx.get(), &mut cb_scope) };
+        let mut next = None;
+        let mut finished = false;
+        if let Ok(mut guard) = srv.shard.try_borrow_mut() {
+            if let Some(shard) = guard.as_mut() {
+                srv.js.in_turn.set(true);
+                match shard.run_ready() {
+                    Ok(n) => next = n,
+                    Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
+                }
+                srv.js.in_turn.set(false);
+                finished = shard.is_finished();
+            }
+        }
+        let t = srv.timer.get();
+        if !t.is_null() {
+            // SAFETY: t is our live timer handle.
+            unsafe {
+                match next {
+                    Some(d) => {
+                        let ms =
+                            d.as_millis() as u64 + u64::from(d.subsec_nanos() % 1_000_000 != 0);
+                        uv::uv_timer_start(t, timer_cb, ms, 0);
+                    }
+                    None => {
+                        uv::uv_timer_stop(t);
+                    }
+                }
+            }
+        }
+        if finished {
+            teardown(srv);
+            let u = undefined(env);
+            let cb = srv.js.on_event.get();
+            srv.js.call(cb, &[uint(env, EV_SERVER_CLOSE), u, u, u]);
+            delete_ref(env, srv.js.on_request.replace(null_mut()));
+            delete_ref(env, srv.js.on_event.replace(null_mut()));
+            delete_ref(env, srv.self_ref.replace(null_mut()));
+        }
+        // SAFETY: closes the scope opened above; runs the nextTick queue and microtasks.
+        unsafe { sys::napi_close_callback_scope(env, cb_scope) };
+        rethrow(&srv.js);
+    }));
+    if res.is_err() {
+        eprintln!("ringhttp: internal panic while driving the shard");
+    }
+}
+
+/// Re-raises exceptions thrown by JS listeners as `uncaughtException`.
+fn rethrow(js: &Js) {
+    let errs = std::mem::take(&mut *js.errors.borrow_mut());
+    for r in errs {
+        let e = get_ref(js.env, r);
+        delete_ref(js.env, r);
+        // SAFETY: e is a live value; triggers process 'uncaughtException'.
+        unsafe { sys::napi_fatal_exception(js.env, e) };
+    }
+}
+
+/// Stops watching, drops the shard (closing its listeners) and closes the uv handles.
+fn teardown(srv: &Server) {
+    let p = srv.poll.replace(null_mut());
+    if !p.is_null() {
+        // SAFETY: stop watching the fd before the shard closes it; then close the handle.
+        unsafe {
+            uv::uv_poll_stop(p);
+            uv::close_and_free(p);
+        }
+    }
+    let t = srv.timer.replace(null_mut());
+    if !t.is_null() {
+        // SAFETY: our timer handle, closed once.
+        unsafe { uv::close_and_free(t) };
+    }
+    let i = srv.js.idle.replace(null_mut());
+    if !i.is_null() {
+        // SAFETY: our idle handle, closed once.
+        unsafe { uv::close_and_free(i) };
+    }
+    if let Ok(mut g) = srv.shard.try_borrow_mut() {
+        if let Some(shard) = g.take() {
+            srv.js.in_turn.set(true);
+            drop(shard);
+            srv.js.in_turn.set(false);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// listen(options, address, onRequest, onEvent) -> [handle, port, backend]
+
+fn opt_ms(env: Env, opts: Value, name: &CStr) -> Option<Duration> {
+    get_f64(env, named(env, opts, name)).map(|n| Duration::from_millis(n.max(0.0) as u64))
+}
+
+fn opt_n(env: Env, opts: Value, name: &CStr) -> Option<usize> {
+    get_f64(env, named(env, opts, name)).map(|n| n.max(0.0) as usize)
+}
+
+fn errno_code(e: &ringhttp::Error) -> Option<(&'static str, i32)> {
+    let io = std::error::Error::source(e)?.downcast_ref::<std::io::Error>()?;
+    let n = io.raw_os_error()?;
+    let name = match n {
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EACCES => "EACCES",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::EINVAL => "EINVAL",
+        libc::ENOENT => "ENOENT",
+        libc::EPERM => "EPERM",
+        _ => "ERR_SYSTEM_ERROR",
+    };
+    Some((name, n))
+}
+
+fn listen(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let opts = cx.arg(0);
+    let addr = get_string(env, cx.arg(1))?;
+    let (on_req, on_ev) = (cx.arg(2), cx.arg(3));
+    if type_of(env, on_req) != sys::ValueType::napi_function
+        || type_of(env, on_ev) != sys::ValueType::napi_function
+    {
+        return Err(JsError::with_code(
+            "listen: callbacks expected",
+            "ERR_INVALID_ARG_TYPE",
+        ));
+    }
+    let mut b = ServerBuilder::new();
+    if type_of(env, opts) == sys::ValueType::napi_object {
+        if let Some(d) = opt_ms(env, opts, c"keepAliveTimeout") {
+            b = b.keep_alive_timeout(d);
+        }
+        if let Some(d) = opt_ms(env, opts, c"headersTimeout") {
+            b = b.headers_timeout(d);
+        }
+        if let Some(d) = opt_ms(env, opts, c"requestTimeout") {
+            b = b.request_timeout(d);
+        }
+        if let Some(d) = opt_ms(env, opts, c"timeout") {
+            b = b.timeout(d);
+        }
+        if let Some(n) = opt_n(env, opts, c"maxHeadersCount") {
+            b = b.max_headers_count(n);
+        }
+        if let Some(n) = opt_n(env, opts, c"maxRequestsPerSocket") {
+            b = b.max_requests_per_socket(n);
+        }
+        if let Some(n) = opt_n(env, opts, c"maxHeaderSize") {
+            b = b.max_header_size(n);
+        }
+        if let Some(n) = opt_n(env, opts, c"backlog") {
+            b = b.config(|c| c.backlog = n.min(i32::MAX as usize) as i32);
+        }
+        let be = named(env, opts, c"backend");
+        if type_of(env, be) == sys::ValueType::napi_string {
+            b = b.backend(match get_string(env, be)?.as_str() {
+                "uring" | "io_uring" => BackendKind::Uring,
+                "epoll" => BackendKind::Epoll,
+                _ => BackendKind::Auto,
+            });
+        }
+    }
+    let (mut shard, bound) = b
+        .build_shard(addr.as_str())
+        .map_err(|e| match errno_code(&e) {
+            Some((code, _)) => JsError::with_code(format!("listen {code}: {e}"), code),
+            None => JsError::with_code(e.to_string(), e.code()),
+        })?;
+
+    let mut lp = null_mut();
+    // SAFETY: the loop of this env's thread.
+    unsafe { sys::napi_get_uv_event_loop(env, &mut lp) };
+    if lp.is_null() {
+        return Err(JsError::new("ringhttp: no libuv loop"));
+    }
+    let lp = lp as *mut c_void;
+    let idle = uv::alloc(uv::UV_IDLE);
+    let js = Rc::new(Js {
+        env,
+        on_request: Cell::new(make_ref(env, on_req)),
+        on_event: Cell::new(make_ref(env, on_ev)),
+        in_turn: Cell::new(false),
+        idle: Cell::new(idle),
+        idle_active: Cell::new(false),
+        errors: RefCell::new(Vec::new()),
+        pairs: RefCell::new(Slab::with_capacity(256)),
+    });
+    install_handlers(&mut shard, &js);
+    let backend = shard.backend().to_string();
+    let fd = shard.pollable_fd();
+    let srv = Box::new(Server {
+        js: js.clone(),
+        handle: shard.handle(),
+        shard: RefCell::new(Some(shard)),
+        poll: Cell::new(uv::alloc(uv::UV_POLL)),
+        timer: Cell::new(uv::alloc(uv::UV_TIMER)),
+        self_ref: Cell::new(null_mut()),
+        resource: Cell::new(null_mut()),
+        async_ctx: Cell::new(null_mut()),
+        closing: Cell::new(false),
+        unrefd: Cell::new(false),
+    });
+    let raw = Box::into_raw(srv);
+    // SAFETY: raw is a valid Server for as long as its External lives; handles are
+    // initialised on this loop and point back at it.
+    unsafe {
+        let srv = &*raw;
+        let (p, t) = (srv.poll.get(), srv.timer.get());
+        uv::uv_poll_init(lp, p, fd);
+        uv::set_data(p, raw as *mut c_void);
+        uv::uv_poll_start(p, uv::UV_READABLE, poll_cb);
+        uv::uv_timer_init(lp, t);
+        uv::set_data(t, raw as *mut c_void);
+        uv::uv_unref(t);
+        uv::uv_idle_init(lp, idle);
+        uv::set_data(idle, raw as *mut c_void);
+        uv::uv_unref(idle);
+
+        let mut ext = null_mut();
+        sys::napi_create_external(
+            env,
+            raw as *mut c_void,
+            Some(finalize_server),
+            null_mut(),
+            &mut ext,
+        );
+        srv.self_ref.set(make_ref(env, ext));
+        let mut res_obj = null_mut();
+        sys::napi_create_object(env, &mut res_obj);
+        srv.resource.set(make_ref(env, res_obj));
+        let mut ctx = null_mut();
+        sys::napi_async_init(env, res_obj, utf8(env, "HTTPSERVER"), &mut ctx);
+        srv.async_ctx.set(ctx);
+        // A first turn soon: timers (headersTimeout) and anything already pending.
+        js.kick();
+        let port = match bound {
+            Some(a) => int(env, i64::from(a.port())),
+            None => int(env, -1),
+        };
+        Ok(array(env, &[ext, port, utf8(env, &backend)]))
+    }
+}
+
+fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
+    let h = shard.handlers_mut();
+    let (j1, j2, j3) = (js.clone(), js.clone(), js.clone());
+    *h = std::mem::take(h)
+        .on_request(move |req, res| request_cb(&j1, req, res, 0))
+        .on_check_continue(move |req, res| request_cb(&j2, req, res, RF_CONTINUE))
+        .on_check_expectation(move |req, res| request_cb(&j3, req, res, RF_EXPECTATION));
+    let j = js.clone();
+    *h = std::mem::take(h).on_connection(move |c: &ConnInfo| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        j.event(EV_CONNECTION, int(env, c.fd().into()), u, u);
+    });
+    let j = js.clone();
+    *h = std::mem::take(h).on_connection_close(move |c: &ConnInfo| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        j.event(EV_CONN_CLOSE, int(env, c.fd().into()), u, u);
+    });
+    let j = js.clone();
+    *h = std::mem::take(h).on_timeout(move |c: &ConnInfo| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        j.event(EV_TIMEOUT, int(env, c.fd().into()), u, u);
+    });
+    let j = js.clone();
+    *h = std::mem::take(h).on_client_error(move |e, c: &ConnInfo| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let r = j.event(
+            EV_CLIENT_ERROR,
+            int(env, c.fd().into()),
+            utf8(env, e.code()),
+            utf8(env, &e.to_string()),
+        )?;
+        if is_nullish(env, r) {
+            return None;
+        }
+        with_bytes(env, r, |b| b.to_vec()).ok()
+    });
+}
+
+fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
+    let env = js.env;
+    let _s = Scope::open(env);
+    let method = latin1(env, req.method().as_bytes());
+    let url = latin1(env, req.url_bytes());
+    let mut flags = kind;
+    if req.http_version_minor() == 1 {
+        flags |= RF_HTTP11;
+    }
+    if req.has_body() {
+        flags |= RF_BODY;
+    }
+    if req.keep_alive() {
+        flags |= RF_KEEPALIVE;
+    }
+    let fd = req.conn_fd();
+    let key = js.pairs.borrow_mut().insert(Pair {
+        req: Some(req),
+        res: Some(res),
+        hooked: false,
+        drain_hooked: false,
+        body_started: false,
+    });
+    let id = uint(env, key as u32 + 1);
+    js.call(
+        js.on_request.get(),
+        &[id, method, url, uint(env, flags), int(env, fd.into())],
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Server controls.
+
+fn server<'a>(cx: &Cx, i: usize) -> JsResult<&'a Server> {
+    let p = external::<Server>(cx.env, cx.arg(i))?;
+    // SAFETY: the External holds a live Server (freed only by its finalizer).
+    Ok(unsafe { &*p })
+}
+
+fn close(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    if !srv.closing.replace(true) {
+        match srv.shard.try_borrow_mut() {
+            Ok(mut g) => {
+                if let Some(s) = g.as_mut() {
+                    s.close();
+                }
+            }
+            Err(_) => {
+                srv.handle.close();
+            }
+        }
+        srv.js.kick();
+    }
+    Ok(cx.undefined())
+}
+
+fn close_idle(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    srv.handle.post(|st| st.close_idle_connections());
+    Ok(cx.undefined())
+}
+
+fn close_all(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    srv.handle.post(|st| st.close_all_connections());
+    Ok(cx.undefined())
+}
+
+fn set_ref(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let on = get_bool(cx.env, cx.arg(1));
+    let p = srv.poll.get();
+    if !p.is_null() && srv.unrefd.get() == on {
+        srv.unrefd.set(!on);
+        // SAFETY: our live poll handle.
+        unsafe {
+            if on {
+                uv::uv_ref(p)
+            } else {
+                uv::uv_unref(p)
+            }
+        }
+    }
+    Ok(cx.undefined())
+}
+
+fn connections(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let n = srv
+        .shard
+        .try_borrow()
+        .ok()
+        .and_then(|g| g.as_ref().map(|s| s.connections()))
+        .unwrap_or(0);
+    Ok(int(cx.env, n as i64))
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses.
+
+/// Runs `f` on the live pair `(server, handle)` given as the first two arguments.
+fn with_pair<R>(cx: &Cx, f: impl FnOnce(&Js, &mut Pair) -> JsResult<R>) -> JsResult<R> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let mut pairs = srv.js.pairs.borrow_mut();
+    let p = pairs.get_mut(key).ok_or_else(|| {
+        JsError::with_code(
+            "ringhttp: request already released",
+            "ERR_INTERNAL_ASSERTION",
+        )
+    })?;
+    f(&srv.js, p)
+}
+
+/// Frees a pair (dropping an unread request body discards it, as Node's `_dump()`).
+fn release_pair(cx: &Cx) -> JsResult<Option<Pair>> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let p = srv.js.pairs.borrow_mut().try_remove(key);
+    srv.js.kick();
+    Ok(p)
+}
+
+fn engine_err(e: ringhttp::Error) -> JsError {
+    let code = match e.kind() {
+        ringhttp::ErrorKind::InvalidHeader if e.to_string().contains("Invalid character") => {
+            "ERR_INVALID_CHAR"
+        }
+        _ => e.code(),
+    };
+    JsError::with_code(e.to_string(), code)
+}
+
+const WF_NO_DATE: u32 = 1;
+const WF_RM_DATE: u32 = 2;
+const WF_RM_CONNECTION: u32 = 4;
+const WF_RM_KEEPALIVE: u32 = 8;
+const WF_RM_CL: u32 = 16;
+const WF_RM_TE: u32 = 32;
+/// end(): release the pair afterwards.
+const WF_RELEASE: u32 = 64;
+/// end() with release: return the request head's bytes (JS had not read the headers).
+const WF_SNAPSHOT: u32 = 128;
+
+/// Header names sent often enough to be worth not allocating.
+fn static_name(n: &str) -> Option<&'static str> {
+    Some(match n {
+        "Content-Type" => "Content-Type",
+        "content-type" => "content-type",
+        "Content-Length" => "Content-Length",
+        "content-length" => "content-length",
+        "Server" => "Server",
+        "Cache-Control" => "Cache-Control",
+        "Set-Cookie" => "Set-Cookie",
+        "Location" => "Location",
+        _ => return None,
+    })
+}
+
+/// Reads a pending head (status, message, [name, value, ...], flags) at args 2..=5.
+struct Head {
+    status: u16,
+    message: Option<String>,
+    headers: Vec<(std::borrow::Cow<'static, str>, HeaderValue)>,
+    flags: u32,
+}
+
+fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
+    let env = cx.env;
+    let status = get_u32(env, cx.arg(2));
+    if status == 0 {
+        return Ok(None);
+    }
+    let list = cx.arg(4);
+    let n = array_len(env, list);
+    let mut headers = Vec::with_capacity(n as usize / 2);
+    let mut i = 0;
+    while i + 1 < n {
+        let name = get_string(env, element(env, list, i))?;
+        let name = match static_name(&name) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(name),
+        };
+        let v = element(env, list, i + 1);
+        let value = if is_array(env, v) {
+            let m = array_len(env, v);
+            let mut vals = Vec::with_capacity(m as usize);
+            for k in 0..m {
+                vals.push(get_string(env, element(env, v, k))?);
+            }
+            HeaderValue::from(vals)
+        } else {
+            HeaderValue::from(get_string(env, v)?)
+        };
+        headers.push((name, value));
+        i += 2;
+    }
+    let msg = cx.arg(3);
+    let message = if is_nullish(env, msg) {
+        None
+    } else {
+        Some(get_string(env, msg)?)
+    };
+    Ok(Some(Head {
+        status: status as u16,
+        message,
+        headers,
+        flags: get_u32(env, cx.arg(5)),
+    }))
+}
+
+fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
+    if h.flags & WF_NO_DATE != 0 {
+        res.set_send_date(false);
+    }
+    for (bit, name) in [
+        (WF_RM_DATE, "date"),
+        (WF_RM_CONNECTION, "connection"),
+        (WF_RM_KEEPALIVE, "keep-alive"),
+        (WF_RM_CL, "content-length"),
+        (WF_RM_TE, "transfer-encoding"),
+    ] {
+        if h.flags & bit != 0 {
+            res.remove_header(name).map_err(engine_err)?;
+        }
+    }
+    match h.message {
+        None => res.write_head(h.status, h.headers).map_err(engine_err)?,
+        Some(m) => res
+            .write_head_with_message(h.status, m, h.headers)
+            .map_err(engine_err)?,
+    };
+    Ok(())
+}
+
+/// resWrite(server, handle, status, message, headers, flags, data) -> bool
+fn res_write(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let head = read_head(cx)?;
+    let data = cx.arg(6);
+    let ok = with_pair(cx, |js, p| {
+        let Some(res) = p.res.as_mut() else {
+            return Ok(false);
+        };
+        if let Some(h) = head {
+            apply_head(res, h)?;
+        }
+        let ok = with_bytes(env, data, |b| res.write(b))?;
+        if !ok && !p.drain_hooked {
+            p.drain_hooked = true;
+            let id = get_u32(env, cx.arg(1));
+            let js2 = js_rc(cx)?;
+            res.on_drain(move || js2.event_id(EV_DRAIN, id));
+        }
+        js.kick();
+        Ok(ok)
+    })?;
+    Ok(boolean(env, ok))
+}
+
+fn js_rc(cx: &Cx) -> JsResult<Rc<Js>> {
+    Ok(server(cx, 0)?.js.clone())
+}
+
+/// resEnd(server, handle, status, message, headers, flags, data) -> head snapshot | undefined
+fn res_end(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let head = read_head(cx)?;
+    let flags = get_u32(env, cx.arg(5));
+    let data = cx.arg(6);
+    let snapshot = with_pair(cx, |js, p| {
+        if let Some(res) = p.res.as_mut() {
+            if let Some(h) = head {
+                apply_head(res, h)?;
+            }
+            with_bytes(env, data, |b| res.end_with(b))?;
+        }
+        if !p.hooked {
+            // Nobody listens for 'finish'/'close': let the engine recycle the response now.
+            p.res = None;
+        }
+        js.kick();
+        Ok((flags & WF_SNAPSHOT != 0).then(|| {
+            p.req
+                .as_ref()
+                .map(|r| latin1(env, r.raw_head()))
+                .unwrap_or_else(|| undefined(env))
+        }))
+    })?;
+    if flags & WF_RELEASE != 0 {
+        drop(release_pair(cx)?);
+    }
+    Ok(snapshot.unwrap_or_else(|| undefined(env)))
+}
+
+/// release(server, handle, snapshot) -> head snapshot | undefined
+fn release(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let p = release_pair(cx)?;
+    let out = match (&p, get_bool(env, cx.arg(2))) {
+        (Some(Pair { req: Some(r), .. }), true) => latin1(env, r.raw_head()),
+        _ => undefined(env),
+    };
+    drop(p);
+    Ok(out)
+}
+
+/// resHook(server, handle): 'finish' and 'close' events for this response.
+fn res_hook(cx: &Cx) -> JsResult<Value> {
+    let id = get_u32(cx.env, cx.arg(1));
+    let js_owned = js_rc(cx)?;
+    let ok = with_pair(cx, |_, p| {
+        if p.hooked {
+            return Ok(true);
+        }
+        let Some(res) = p.res.as_mut() else {
+            return Ok(false);
+        };
+        p.hooked = true;
+        let js = js_owned.clone();
+        res.on_finish(move || js.event_id(EV_FINISH, id));
+        let js = js_owned;
+        res.on_close(move || js.event_id(EV_CLOSE, id));
+        Ok(true)
+    })?;
+    Ok(boolean(cx.env, ok))
+}
+
+fn res_continue(cx: &Cx) -> JsResult<Value> {
+    with_pair(cx, |js, p| {
+        if let Some(res) = p.res.as_mut() {
+            res.write_continue();
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
+fn res_trailers(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let list = cx.arg(2);
+    let n = array_len(env, list);
+    let mut t = Vec::new();
+    let mut i = 0;
+    while i + 1 < n {
+        t.push((
+            get_string(env, element(env, list, i))?,
+            get_string(env, element(env, list, i + 1))?,
+        ));
+        i += 2;
+    }
+    with_pair(cx, |_, p| {
+        if let Some(res) = p.res.as_mut() {
+            res.add_trailers(t).map_err(engine_err)?;
+        }
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests.
+
+/// reqRawHeaders(server, handle) -> [name, value, ...] in wire order and case.
+fn req_raw_headers(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for (n, v) in &req.raw_headers() {
+                vals.push(latin1(env, n.as_bytes()));
+                vals.push(latin1(env, v.as_bytes()));
+            }
+        }
+        Ok(array(env, &vals))
+    })
+}
+
+fn req_raw_trailers(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for t in req.raw_trailers() {
+                vals.push(latin1(env, &t.name));
+                vals.push(latin1(env, &t.value));
+            }
+        }
+        Ok(array(env, &vals))
+    })
+}
+
+/// reqBody(server, handle): start delivering 'data'/'end'/'aborted' events.
+fn req_body(cx: &Cx) -> JsResult<Value> {
+    let id = get_u32(cx.env, cx.arg(1));
+    let js_owned = js_rc(cx)?;
+    with_pair(cx, |js, p| {
+        let Some(req) = &p.req else { return Ok(()) };
+        if p.body_started {
+            return Ok(());
+        }
+        p.body_started = true;
+        let j = js_owned.clone();
+        req.on_data(move |chunk| {
+            let env = j.env;
+            let _s = Scope::open(env);
+            let u = undefined(env);
+            j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u);
+        });
+        let j = js_owned.clone();
+        req.on_end(move || j.event_id(EV_END, id));
+        let j = js_owned;
+        req.on_aborted(move || j.event_id(EV_ABORTED, id));
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
+fn req_pause(cx: &Cx) -> JsResult<Value> {
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_pair(cx, |js, p| {
+        if let Some(req) = &p.req {
+            if pause {
+                req.pause();
+            } else {
+                req.resume();
+            }
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections (by fd, valid until the connection-close event).
+
+fn shutdown_fd(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: shutdown on a connection fd the shard owns (JS forgets it on close);
+        // the shard sees EOF/errors and tears the connection down.
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    }
+}
+
+fn fd_destroy(cx: &Cx) -> JsResult<Value> {
+    shutdown_fd(get_f64(cx.env, cx.arg(0)).unwrap_or(-1.0) as i32);
+    Ok(cx.undefined())
+}
+
+fn sockaddr_parts(ss: &libc::sockaddr_storage) -> Option<(String, u16, &'static str)> {
+    match ss.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: the family says this is a sockaddr_in.
+            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some((ip.to_string(), u16::from_be(a.sin_port), "IPv4"))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says this is a sockaddr_in6.
+            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some((ip.to_string(), u16::from_be(a.sin6_port), "IPv6"))
+        }
+        _ => None,
+    }
+}
+
+/// fdAddress(fd) -> [remoteAddress, remotePort, remoteFamily, localAddress, localPort]
+fn fd_address(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(0)).unwrap_or(-1.0) as i32;
+    let mut out = Vec::new();
+    for peer in [true, false] {
+        // SAFETY: sockaddr_storage is plain data; the kernel fills at most len bytes.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: valid out-pointers of the right size.
+        let r = unsafe {
+            if peer {
+                libc::getpeername(fd, &mut ss as *mut _ as *mut _, &mut len)
+            } else {
+                libc::getsockname(fd, &mut ss as *mut _ as *mut _, &mut len)
+            }
+        };
+        match (r, sockaddr_parts(&ss)) {
+            (0, Some((ip, port, fam))) => {
+                out.push(utf8(env, &ip));
+                out.push(int(env, port.into()));
+                if peer {
+                    out.push(utf8(env, fam));
+                }
+            }
+            _ => {
+                let u = undefined(env);
+                out.push(u);
+                out.push(u);
+                if peer {
+                    out.push(u);
+                }
+            }
+        }
+    }
+    Ok(array(env, &out))
+}
+
+// ---------------------------------------------------------------------------------------
+// Module registration.
+
+type Body = fn(&Cx) -> JsResult<Value>;
+
+macro_rules! exports {
+    ($($name:literal => $f:ident),* $(,)?) => {
+        fn register(env: Env, exports: Value) {
+            $(
+                {
+                    unsafe extern "C" fn tramp(env: Env, info: sys::napi_callback_info) -> Value {
+                        // SAFETY: called by Node with this callback's env and info.
+                        let cx = unsafe { Cx::new(env, info) };
+                        let f: Body = $f;
+                        guard(env, || f(&cx))
+                    }
+                    let mut func = null_mut();
+                    let name: &CStr = $name;
+                    // SAFETY: creating a function from a valid callback on this env.
+                    unsafe {
+                        sys::napi_create_function(env, name.as_ptr(), usize::MAX, Some(tramp), null_mut(), &mut func)
+                    };
+                    set_named(env, exports, name, func);
+                }
+            )*
+        }
+    };
+}
+
+exports! {
+    c"listen" => listen,
+    c"close" => close,
+    c"closeIdle" => close_idle,
+    c"closeAll" => close_all,
+    c"setRef" => set_ref,
+    c"connections" => connections,
+    c"resWrite" => res_write,
+    c"resEnd" => res_end,
+    c"resHook" => res_hook,
+    c"resContinue" => res_continue,
+    c"resTrailers" => res_trailers,
+    c"reqRawHeaders" => req_raw_headers,
+    c"reqRawTrailers" => req_raw_trailers,
+    c"reqBody" => req_body,
+    c"reqPause" => req_pause,
+    c"release" => release,
+    c"fdDestroy" => fd_destroy,
+    c"fdAddress" => fd_address,
+}
+
+#[napi_derive::module_exports]
+fn init(exports: napi::JsObject, env: napi::Env) -> napi::Result<()> {
+    use napi::NapiRaw;
+    // SAFETY: raw handles of the env and exports object Node gave us.
+    register(env.raw(), unsafe { exports.raw() });
+    Ok(())
+}

@@ -1,0 +1,288 @@
+'use strict';
+// The server API and its events, identical for Node's http and ringhttp.
+const test = require('node:test');
+const assert = require('assert');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { http, IMPL, listen, close, raw, statusLines } = require('./helpers');
+
+const once = (em, ev) => new Promise((r) => em.once(ev, (...a) => r(a)));
+
+test('request properties, headers object and rawHeaders', async () => {
+  let seen;
+  const s = http.createServer((req, res) => {
+    seen = {
+      method: req.method, url: req.url, v: req.httpVersion, maj: req.httpVersionMajor, min: req.httpVersionMinor,
+      headers: { ...req.headers }, raw: req.rawHeaders.slice(), complete: req.complete,
+      remote: req.socket.remoteAddress, port: typeof req.socket.remotePort,
+    };
+    res.end();
+  });
+  const port = await listen(s);
+  await raw(port, 'GET /a?b=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: u1\r\nUSER-AGENT: u2\r\nX-Many: 1\r\nx-many: 2\r\nCookie: a=1\r\n' +
+    'cookie: b=2\r\nSet-Cookie: s=1\r\nset-cookie: s=2\r\nConnection: close\r\n\r\n');
+  assert.deepStrictEqual(seen, {
+    method: 'GET', url: '/a?b=1', v: '1.1', maj: 1, min: 1,
+    headers: { host: 'h', 'user-agent': 'u1', 'x-many': '1, 2', cookie: 'a=1; b=2', 'set-cookie': ['s=1', 's=2'], connection: 'close' },
+    raw: ['Host', 'h', 'User-Agent', 'u1', 'USER-AGENT', 'u2', 'X-Many', '1', 'x-many', '2', 'Cookie', 'a=1', 'cookie', 'b=2',
+      'Set-Cookie', 's=1', 'set-cookie', 's=2', 'Connection', 'close'],
+    complete: false, remote: '127.0.0.1', port: 'number',
+  });
+  await close(s);
+});
+
+test('headers read after end() and in a later tick', async () => {
+  const got = [];
+  const s = http.createServer((req, res) => {
+    res.end('x');
+    got.push(req.headers['user-agent']);
+    setImmediate(() => { got.push(req.rawHeaders[1]); got.push(req.headers.host); });
+  });
+  const port = await listen(s);
+  await raw(port, 'GET / HTTP/1.1\r\nHost: hh\r\nUser-Agent: ua\r\nConnection: close\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepStrictEqual(got, ['ua', 'hh', 'hh']);
+  await close(s);
+});
+
+test('response header API', async () => {
+  let r;
+  const s = http.createServer((req, res) => {
+    res.setHeader('X-One', '1');
+    res.setHeader('x-two', ['a', 'b']);
+    r = {
+      get: res.getHeader('X-ONE'), has: res.hasHeader('x-two'), names: res.getHeaderNames(),
+      all: { ...res.getHeaders() }, sent: res.headersSent,
+    };
+    res.removeHeader('x-one');
+    r.after = res.hasHeader('x-one');
+    assert.throws(() => res.setHeader('bad name', 'x'), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    assert.throws(() => res.setHeader('x', 'a\nb'), { code: 'ERR_INVALID_CHAR' });
+    res.writeHead(201);
+    r.sentAfter = res.headersSent;
+    assert.throws(() => res.setHeader('x', 'y'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    res.end();
+    r.ended = res.writableEnded;
+  });
+  const port = await listen(s);
+  const out = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.match(out, /^HTTP\/1\.1 201 Created\r\nx-two: a\r\nx-two: b\r\n/);
+  assert.deepStrictEqual(r, {
+    get: '1', has: true, names: ['x-one', 'x-two'], all: { 'x-one': '1', 'x-two': ['a', 'b'] },
+    sent: false, after: false, sentAfter: true, ended: true,
+  });
+  await close(s);
+});
+
+test('events: listening, connection, request, finish, close', async () => {
+  const events = [];
+  const s = http.createServer();
+  s.on('listening', () => events.push('listening'));
+  s.on('connection', (sock) => events.push(`connection:${typeof sock.remotePort}`));
+  s.on('request', (req, res) => {
+    events.push('request');
+    res.on('finish', () => events.push('finish'));
+    res.on('close', () => events.push('res-close'));
+    res.end('ok');
+  });
+  s.on('close', () => events.push('close'));
+  const port = await listen(s);
+  await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 30));
+  await close(s);
+  assert.deepStrictEqual(events, ['listening', 'connection:number', 'request', 'finish', 'res-close', 'close']);
+});
+
+test('streaming request body: pipe, async iteration, setEncoding, chunked with trailers', async () => {
+  const s = http.createServer(async (req, res) => {
+    if (req.url === '/pipe') {
+      req.pipe(res);
+    } else if (req.url === '/iter') {
+      let n = 0;
+      for await (const chunk of req) n += chunk.length;
+      res.end(String(n));
+    } else {
+      req.setEncoding('utf8');
+      let body = '';
+      req.on('data', (d) => { assert.strictEqual(typeof d, 'string'); body += d; });
+      req.on('end', () => res.end(`${body}|${JSON.stringify(req.trailers)}`));
+    }
+  });
+  const port = await listen(s);
+  const echo = await raw(port, ['POST /pipe HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello', 'world']);
+  assert.match(echo, /\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n$/);
+  const big = 'x'.repeat(300000);
+  const iter = await raw(port, `POST /iter HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: ${big.length}\r\n\r\n${big}`);
+  assert.match(iter, /\r\n\r\n300000$/);
+  const tr = await raw(port, 'POST /enc HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n' +
+    '3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: tv\r\n\r\n');
+  assert.match(tr, /\r\n\r\nabcde\|\{"x-trailer":"tv"\}$/);
+  await close(s);
+});
+
+test('pipelined requests answered in order despite out-of-order completion', async () => {
+  const s = http.createServer((req, res) => {
+    const delay = req.url === '/slow' ? 80 : req.url === '/mid' ? 20 : 0;
+    setTimeout(() => res.end(req.url), delay);
+  });
+  const port = await listen(s);
+  const out = await raw(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /mid HTTP/1.1\r\nHost: a\r\n\r\n' +
+    'GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.strictEqual(statusLines(out).length, 3);
+  assert.deepStrictEqual([...out.matchAll(/\r\n\r\n(\/[a-z]+)/g)].map((m) => m[1]), ['/slow', '/mid', '/fast']);
+  await close(s);
+});
+
+test('backpressure: write() returns false, then drain', async () => {
+  let sawFalse = false;
+  let drains = 0;
+  const total = 8 * 1024 * 1024;
+  const s = http.createServer((req, res) => {
+    res.setHeader('Content-Length', total);
+    const chunk = Buffer.alloc(64 * 1024, 97);
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!res.write(chunk)) { sawFalse = true; res.once('drain', () => { drains++; pump(); }); return; }
+      }
+      res.end();
+    };
+    pump();
+  });
+  const port = await listen(s);
+  let received = 0;
+  await new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+    c.pause();
+    setTimeout(() => c.resume(), 200); // a slow reader first
+    c.on('data', (d) => { received += d.length; });
+    c.on('end', resolve);
+    c.on('error', reject);
+  });
+  assert.ok(sawFalse, 'write() never returned false');
+  assert.ok(drains > 0, 'no drain');
+  assert.ok(received > total, `received ${received}`);
+  await close(s);
+});
+
+test('checkContinue listener decides, writeContinue sends 100', async () => {
+  const s = http.createServer();
+  s.on('checkContinue', (req, res) => {
+    if (req.headers['x-deny']) { res.writeHead(403); res.end(); return; }
+    res.writeContinue();
+    let b = '';
+    req.on('data', (d) => { b += d; });
+    req.on('end', () => res.end(b));
+  });
+  const port = await listen(s);
+  const ok = await raw(port, ['POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n', 'abc']);
+  assert.match(ok, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nabc$/);
+  const denied = await raw(port, 'POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Deny: 1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n');
+  assert.match(denied, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  await close(s);
+});
+
+test('checkExpectation listener', async () => {
+  const s = http.createServer((req, res) => res.end('no'));
+  s.on('checkExpectation', (req, res) => res.end(`exp:${req.headers.expect}`));
+  const port = await listen(s);
+  const out = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nExpect: x-y\r\n\r\n');
+  assert.match(out, /\r\n\r\nexp:x-y$/);
+  await close(s);
+});
+
+test('keepAliveTimeout closes an idle connection', async () => {
+  const s = http.createServer((req, res) => res.end('k'));
+  s.keepAliveTimeout = 200;
+  const port = await listen(s);
+  const t0 = Date.now();
+  const out = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { timeout: 3000 });
+  const dt = Date.now() - t0;
+  assert.match(out, /Keep-Alive: timeout=0\r\n|Keep-Alive: timeout=\d+\r\n/);
+  assert.ok(dt >= 150 && dt < 2000, `closed after ${dt} ms`);
+  await close(s);
+});
+
+test('server.setTimeout: timeout event with the socket', async () => {
+  const s = http.createServer(() => { /* never answers */ });
+  let fired = false;
+  s.setTimeout(200, (socket) => { fired = true; socket.destroy(); });
+  const port = await listen(s);
+  const t0 = Date.now();
+  await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { timeout: 3000 });
+  assert.ok(fired);
+  assert.ok(Date.now() - t0 < 2500);
+  await close(s);
+});
+
+test('close() with an idle keep-alive connection; closeIdleConnections', async () => {
+  const s = http.createServer((req, res) => res.end('x'));
+  const port = await listen(s);
+  const c = net.connect(port, '127.0.0.1');
+  c.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  await once(c, 'data');
+  const ended = once(c, 'close');
+  const closed = once(s, 'close');
+  s.close();
+  await closed;
+  await ended;
+  assert.strictEqual(s.listening, false);
+
+  const s2 = http.createServer((req, res) => res.end('y'));
+  const port2 = await listen(s2);
+  const c2 = net.connect(port2, '127.0.0.1');
+  c2.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  await once(c2, 'data');
+  const ended2 = once(c2, 'close');
+  s2.closeIdleConnections();
+  await ended2;
+  await close(s2);
+});
+
+test('listen on a unix socket', async () => {
+  const p = path.join(os.tmpdir(), `ringhttp-test-${process.pid}-${IMPL}.sock`);
+  const s = http.createServer((req, res) => res.end('unix'));
+  await listen(s, p);
+  assert.strictEqual(s.address(), p);
+  const out = await raw(p, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.match(out, /\r\n\r\nunix$/);
+  await close(s);
+});
+
+test('a throwing request listener surfaces as uncaughtException', () => {
+  const script = `
+    const net = require('net');
+    const http = process.env.RINGHTTP_IMPL === 'node' ? require('http') : require(${JSON.stringify(path.join(__dirname, '..'))});
+    const s = http.createServer(() => { throw new Error('boom'); });
+    process.on('uncaughtException', (e) => {
+      console.log('uncaught:' + e.message);
+      setTimeout(() => process.exit(0), 300);
+    });
+    s.listen(0, '127.0.0.1', () => {
+      const c = net.connect(s.address().port, '127.0.0.1', () => c.write('GET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n'));
+      let out = '';
+      c.on('data', (d) => { out += d; });
+      c.on('close', () => console.log('status:' + out.split('\\r\\n')[0]));
+      setTimeout(() => c.destroy(), 200);
+    });`;
+  const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env }, encoding: 'utf8', timeout: 10000 });
+  assert.match(out, /uncaught:boom/);
+  // Node sends nothing; ringhttp answers 500 when nothing was sent yet.
+  if (IMPL === 'node') assert.match(out, /status:\n|status:$/m);
+  else assert.match(out, /status:HTTP\/1\.1 500 Internal Server Error/);
+});
+
+test('listen errors: EADDRINUSE when another socket holds the port', async () => {
+  // A plain net server (no SO_REUSEPORT) holds the port. Two ringhttp servers in one
+  // process would share it instead (SO_REUSEPORT, for worker threads).
+  const holder = net.createServer();
+  await new Promise((r) => holder.listen(0, '127.0.0.1', r));
+  const port = holder.address().port;
+  const b = http.createServer();
+  const [err] = await new Promise((r) => { b.once('error', (...x) => r(x)); b.listen(port, '127.0.0.1'); });
+  assert.strictEqual(err.code, 'EADDRINUSE');
+  await new Promise((r) => holder.close(r));
+});
