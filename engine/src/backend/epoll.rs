@@ -177,13 +177,11 @@ impl Epoll {
         }
     }
 
+    /// Nothing to submit: epoll calls are made as they are requested. Completions produced
+    /// without the kernel wait in `ready`; an external driver learns of them through
+    /// [`has_pending`](Self::has_pending) (`Shard::run_ready` then asks to be called again
+    /// at once) rather than through the epoll fd.
     pub(crate) fn submit(&mut self) -> io::Result<()> {
-        // Completions produced without the kernel (a send that finished at once) wait in
-        // `ready`; when an external loop drives the shard, nothing would make the epoll fd
-        // readable for them, so signal the wake eventfd (drained by the next dispatch).
-        if !self.ready.is_empty() {
-            sys::eventfd_signal(self.wake_fd);
-        }
         Ok(())
     }
 
