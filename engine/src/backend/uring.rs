@@ -331,7 +331,9 @@ impl Uring {
                             res: Err(io::Error::from_raw_os_error(-res)),
                         });
                     }
-                    if !more {
+                    // A cancelled accept (paused or closed listener) is not re-armed here;
+                    // `add_listener` arms a fresh one when accepting resumes.
+                    if !more && res != -libc::ECANCELED {
                         if let Some(fd) = live {
                             let e = opcode::AcceptMulti::new(types::Fd(fd))
                                 .flags(libc::SOCK_CLOEXEC)

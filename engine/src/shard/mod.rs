@@ -33,6 +33,9 @@ use ctx::{ConnShared, ShardCtx};
 use remote::{Remote, Task};
 use timer::TimerWheel;
 
+/// How long accepting pauses after EMFILE/ENFILE.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
 /// What the 'connection', 'timeout' and connection-close listeners see of a connection
 /// (Node's socket, as far as a listener needs it).
 #[derive(Debug, Clone)]
@@ -96,6 +99,10 @@ pub struct ShardState {
     reap: Vec<usize>,
     /// Listeners to stop accepting on at the next flush.
     stop_listeners: bool,
+    /// Accepting is paused (EMFILE and friends) until then, so accept does not spin.
+    accept_paused_until: Option<Instant>,
+    /// Listeners to re-arm at the next flush (after an accept pause).
+    resume_listeners: bool,
 }
 
 /// A shard. Run it on its own thread with [`Shard::run`], or drive it from another event
@@ -168,6 +175,8 @@ impl Shard {
             closing: false,
             reap: Vec::new(),
             stop_listeners: false,
+            accept_paused_until: None,
+            resume_listeners: false,
         };
         Ok(Shard {
             backend,
@@ -261,6 +270,7 @@ impl Shard {
         self.st.run_tasks();
         self.st.apply_timeout_changes();
         self.st.run_timers();
+        self.st.resume_accepting();
         self.st.flush(&mut self.backend);
         self.st.apply_timeout_changes();
         if self.external {
@@ -317,9 +327,39 @@ impl ShardHandle {
 
 impl ShardState {
     fn next_timeout(&self) -> Option<Duration> {
-        self.timers
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()))
+        let next = match (self.timers.next_deadline(), self.accept_paused_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Out of descriptors (or memory): stop accepting for a while instead of spinning on
+    /// a listener that stays readable; pending clients wait in the backlog.
+    fn accept_failed(&mut self, listener: usize, e: std::io::Error) {
+        let exhausted = matches!(
+            e.raw_os_error(),
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        );
+        if !exhausted {
+            tracing::warn!("accept on listener {listener} failed: {e}");
+            return;
+        }
+        if self.accept_paused_until.is_none() && !self.closing {
+            tracing::warn!("accept failed ({e}): pausing accepts for {ACCEPT_PAUSE:?}");
+            self.accept_paused_until = Some(self.now + ACCEPT_PAUSE);
+            self.stop_listeners = true;
+        }
+    }
+
+    /// Ends an accept pause once it is over.
+    fn resume_accepting(&mut self) {
+        if let Some(t) = self.accept_paused_until {
+            if t <= self.now {
+                self.accept_paused_until = None;
+                self.resume_listeners = !self.closing;
+            }
+        }
     }
 
     fn on_event(&mut self, ev: Event<'_>) {
@@ -328,9 +368,7 @@ impl ShardState {
             Event::Accepted {
                 res: Err(e),
                 listener,
-            } => {
-                tracing::warn!("accept on listener {listener} failed: {e}");
-            }
+            } => self.accept_failed(listener, e),
             Event::Recv { conn, res, armed } => {
                 let Some(c) = self.conns.get_mut(conn) else {
                     return;

@@ -17,6 +17,16 @@ impl ShardState {
                 }
             }
         }
+        if self.resume_listeners {
+            self.resume_listeners = false;
+            for (i, l) in self.listeners.iter().enumerate() {
+                if let Some(fd) = *l {
+                    if let Err(e) = backend.add_listener(i, fd) {
+                        tracing::warn!("resuming accepts on listener {i}: {e}");
+                    }
+                }
+            }
+        }
         loop {
             let ready = std::mem::take(&mut *self.ctx.body_ready.borrow_mut());
             for chan in &ready {
