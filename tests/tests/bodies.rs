@@ -216,3 +216,46 @@ both_backends!(
         assert_eq!(c.response().status, 417);
     }
 );
+
+both_backends!(
+    fn request_close_follows_end_and_abort(backend: BackendKind) {
+        use std::sync::{Arc, Mutex};
+        let events = Arc::new(Mutex::new(Vec::<String>::new()));
+        let ev = events.clone();
+        let server = start(
+            backend,
+            ServerBuilder::new().on_request(move |req, mut res| {
+                let url = req.url().into_owned();
+                let (a, b, c) = (ev.clone(), ev.clone(), ev.clone());
+                let u = url.clone();
+                req.on_data(|_| {});
+                req.on_end(move || a.lock().unwrap().push(format!("end {u}")));
+                let u = url.clone();
+                req.on_close(move || b.lock().unwrap().push(format!("close {u}")));
+                let u = url.clone();
+                req.on_aborted(move || c.lock().unwrap().push(format!("aborted {u}")));
+                if url == "/done" {
+                    res.end_with("ok");
+                } else {
+                    // Keep the response open while the body never completes.
+                    std::mem::forget(res);
+                }
+            }),
+        );
+        let mut c = Client::connect(&server);
+        c.send(b"POST /done HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(c.response().text(), "ok");
+        let mut c = Client::connect(&server);
+        c.send(b"POST /cut HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(c);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while events.lock().unwrap().len() < 4 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            *events.lock().unwrap(),
+            ["end /done", "close /done", "aborted /cut", "close /cut"]
+        );
+    }
+);

@@ -32,6 +32,8 @@ pub(crate) struct BodyState {
     pub on_data: Option<DataFn>,
     pub on_end: Option<Box<dyn FnOnce()>>,
     pub on_aborted: Option<Box<dyn FnOnce()>>,
+    /// 'close': after 'end' (or the body was consumed), or after 'aborted'.
+    pub on_close: Option<Box<dyn FnOnce()>>,
     /// 'timeout' (`req.set_timeout`): fires on socket inactivity while the body is incomplete.
     pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
     pub scheduled: bool,
@@ -79,15 +81,18 @@ impl BodyChan {
 
     /// The connection went away mid-body.
     pub fn abort(self: &Rc<Self>) {
-        let cb = {
+        let (aborted, close) = {
             let mut st = self.st.borrow_mut();
             if st.complete || st.aborted {
                 return;
             }
             st.aborted = true;
-            st.on_aborted.take()
+            (st.on_aborted.take(), st.on_close.take())
         };
-        if let Some(cb) = cb {
+        if let Some(cb) = aborted {
+            cb();
+        }
+        if let Some(cb) = close {
             cb();
         }
     }
@@ -130,16 +135,22 @@ impl BodyChan {
                 && st.queue.is_empty()
                 && !st.paused
                 && !st.end_delivered
-                && (st.on_end.is_some() || st.dump)
+                && (st.on_end.is_some() || st.on_close.is_some() || st.dump)
             {
                 st.end_delivered = true;
-                st.on_end.take()
+                Some(st.on_end.take())
             } else {
                 None
             }
         };
         if let Some(cb) = end {
-            cb();
+            if let Some(cb) = cb {
+                cb();
+            }
+            let close = self.st.borrow_mut().on_close.take();
+            if let Some(cb) = close {
+                cb();
+            }
         }
         self.conn.mark_dirty();
     }

@@ -151,6 +151,18 @@ impl Request {
         self.on_end(move || f(std::mem::take(&mut *acc.borrow_mut())));
     }
 
+    /// 'close': the request is done — after the body was consumed ('end') or after
+    /// 'aborted'.
+    pub fn on_close(&self, f: impl FnOnce() + 'static) {
+        match &self.inner.body {
+            Some(b) => {
+                b.st.borrow_mut().on_close = Some(Box::new(f));
+                b.schedule();
+            }
+            None => self.on_end(f),
+        }
+    }
+
     /// 'aborted': the connection closed before the body was complete.
     pub fn on_aborted(&self, f: impl FnOnce() + 'static) {
         if let Some(b) = &self.inner.body {

@@ -59,10 +59,11 @@ impl ShardState {
         let c = &mut self.conns[idx];
         c.peer_eof = true;
         match &c.phase {
-            Phase::Body { chan, .. } => {
-                let chan = chan.clone();
-                c.phase = Phase::Done;
-                chan.abort();
+            Phase::Body { .. } => {
+                // The request can never complete: 'aborted', and the connection goes now
+                // (as Node does when the client ends mid-request).
+                self.abort(idx);
+                return;
             }
             Phase::Raw { chan } => {
                 // 'end' on the raw socket; like net.Socket without allowHalfOpen, our side
