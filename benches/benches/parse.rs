@@ -3,7 +3,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ringhttp::proto::h1::{parse_request_head, BodyDecoder, Framing, Limits};
+use ringhttp::proto::h1::{
+    parse_request_head, parse_request_head_reusing, BodyDecoder, Framing, Limits,
+};
 
 const WRK: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
 const BROWSER: &[u8] = b"GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\n\
@@ -21,6 +23,25 @@ fn bench_heads(c: &mut Criterion) {
             parse_request_head(black_box(WRK), &limits)
                 .unwrap()
                 .unwrap()
+        })
+    });
+    // The strict parser as the shard calls it (recycled span vector) against httparse
+    // alone: the price of the request-smuggling checks.
+    g.bench_function("wrk_get_reusing", |b| {
+        let mut spare = Vec::new();
+        b.iter(|| {
+            let head =
+                parse_request_head_reusing(black_box(WRK), &limits, std::mem::take(&mut spare))
+                    .unwrap()
+                    .unwrap();
+            spare = head.headers;
+        })
+    });
+    g.bench_function("wrk_get_httparse_only", |b| {
+        b.iter(|| {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut req = httparse::Request::new(&mut headers);
+            req.parse(black_box(WRK)).unwrap().unwrap()
         })
     });
     g.bench_function("browser_get", |b| {
