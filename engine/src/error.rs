@@ -102,4 +102,12 @@ impl From<ParseError> for Error {
     }
 }
 
+/// Lets infallible conversions (a `ListenAddr` or `SocketAddr` given to `listen`) be used
+/// where a fallible one is expected.
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -85,10 +85,15 @@ impl Request {
             .map(|(_, v)| latin1(v))
     }
 
-    /// `req.rawHeaders` as pairs: wire order and case.
+    /// `req.rawHeaders` as pairs: wire order and case. As in Node, every header received,
+    /// even past `maxHeadersCount` (which only limits [`headers`](Self::headers)).
     pub fn raw_headers(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-        self.raw_pairs()
-            .map(|(n, v)| (latin1(n), latin1(v)))
+        let buf = self.head_bytes();
+        self.inner
+            .head
+            .headers
+            .iter()
+            .map(|h| (latin1(h.name.of(buf)), latin1(h.value.of(buf))))
             .collect()
     }
 

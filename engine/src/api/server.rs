@@ -171,7 +171,11 @@ impl ServerBuilder {
     }
 
     /// Opens the listeners and starts the shard threads ('listening' when this returns).
-    pub fn listen(self, addr: impl TryInto<ListenAddr, Error = Error>) -> Result<Server, Error> {
+    pub fn listen<A>(self, addr: A) -> Result<Server, Error>
+    where
+        A: TryInto<ListenAddr>,
+        Error: From<A::Error>,
+    {
         let addr = addr.try_into()?;
         let shards = self.config.shards.max(1);
         let (fds, bound) = listen::open(&addr, shards, self.config.backlog)?;
@@ -238,10 +242,11 @@ impl ServerBuilder {
     /// One shard to be driven from another event loop (see [`Shard::run_ready`]), serving
     /// `addr`. With SO_REUSEPORT several such shards (e.g. one per worker thread) can share
     /// a port.
-    pub fn build_shard(
-        self,
-        addr: impl TryInto<ListenAddr, Error = Error>,
-    ) -> Result<(Shard, Option<SocketAddr>), Error> {
+    pub fn build_shard<A>(self, addr: A) -> Result<(Shard, Option<SocketAddr>), Error>
+    where
+        A: TryInto<ListenAddr>,
+        Error: From<A::Error>,
+    {
         let addr = addr.try_into()?;
         let (fds, bound) = listen::open(&addr, 1, self.config.backlog)?;
         let shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;

@@ -143,7 +143,12 @@ impl Shard {
         let now = Instant::now();
         let keep_alive_header = match config.keep_alive_timeout.as_secs() {
             _ if config.keep_alive_timeout.is_zero() => Vec::new(),
-            secs => format!("Keep-Alive: timeout={secs}\r\n").into_bytes(),
+            // Node adds `, max=N` when maxRequestsPerSocket is set.
+            secs => match config.max_requests_per_socket {
+                0 => format!("Keep-Alive: timeout={secs}\r\n"),
+                max => format!("Keep-Alive: timeout={secs}, max={max}\r\n"),
+            }
+            .into_bytes(),
         };
         let keep_alive_lines = [&b"Connection: keep-alive\r\n"[..], &keep_alive_header].concat();
         let ctx = Rc::new(ShardCtx {

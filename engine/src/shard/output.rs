@@ -96,13 +96,14 @@ impl ShardState {
             }
         }
         // One send in flight per connection; the remainder of a partial send goes first.
-        if !c.sending {
+        // Nothing more is sent once the connection is being torn down (its sends fail).
+        if !c.sending && c.life != Life::Closing {
             if c.inflight_off < c.inflight.len() {
                 let rest = &c.inflight[c.inflight_off..];
                 // SAFETY: `inflight` is not touched until this send's completion.
                 unsafe { backend.send(idx, c.fd, rest.as_ptr(), rest.len()) };
                 c.sending = true;
-            } else if !c.out.is_empty() && c.life != Life::Closing {
+            } else if !c.out.is_empty() {
                 std::mem::swap(&mut c.out, &mut c.inflight);
                 c.out.clear();
                 c.inflight_off = 0;
