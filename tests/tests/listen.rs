@@ -87,7 +87,8 @@ fn unix_exchange(path: &std::path::Path, request: &str) -> Vec<Response> {
     s.set_write_timeout(Some(TIMEOUT)).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("read until the server closes");
+    s.read_to_end(&mut buf)
+        .expect("read until the server closes");
     let mut out = Vec::new();
     let mut rest = &buf[..];
     while !rest.is_empty() {
@@ -211,7 +212,11 @@ both_backends!(
         // requests each.
         let mut clients: Vec<Client> = (0..64).map(|_| Client::connect_addr(addr)).collect();
         for (i, c) in clients.iter_mut().enumerate() {
-            c.send(format!("{}{}", get(&format!("/{i}/a")), get(&format!("/{i}/b"))));
+            c.send(format!(
+                "{}{}",
+                get(&format!("/{i}/a")),
+                get(&format!("/{i}/b"))
+            ));
         }
         for (i, c) in clients.iter_mut().enumerate() {
             assert_eq!(c.response().text(), format!("/{i}/a"));

@@ -45,7 +45,10 @@ both_backends!(
             out.push(format!("{:?}/{}", e.kind(), e.code()));
             let e = res.remove_header("X-Head").map(drop).unwrap_err();
             out.push(format!("{:?}", e.kind()));
-            let e = res.write_head(201, [("X-Again", "1")]).map(drop).unwrap_err();
+            let e = res
+                .write_head(201, [("X-Again", "1")])
+                .map(drop)
+                .unwrap_err();
             out.push(format!("{:?}", e.kind()));
             res.end_with(out.join(","));
         });
@@ -83,10 +86,7 @@ both_backends!(
                 res.set_header("X-L", vec!["fine", "bad\r\nInjected: 6"])
                     .map(drop),
             );
-            note(
-                res.add_trailers([("X-T", "t\r\nInjected: 7")])
-                    .map(drop),
-            );
+            note(res.add_trailers([("X-T", "t\r\nInjected: 7")]).map(drop));
             note(res.add_trailers([("X-T\n", "8")]).map(drop));
             // The first bad writeHead header fails it: nothing fixed, nothing sent.
             note(
@@ -103,7 +103,7 @@ both_backends!(
         });
         let r = one(&s, "/");
         let bad = "InvalidHeader";
-        assert_eq!(r.text(), vec![bad; 11].join(","));
+        assert_eq!(r.text(), [bad; 11].join(","));
         let raw = String::from_utf8_lossy(&r.raw).into_owned();
         assert!(!raw.contains("Injected"), "{raw}");
         assert!(!raw.to_ascii_lowercase().contains("x-w"), "{raw}");
@@ -164,8 +164,7 @@ both_backends!(
     fn write_head_with_a_custom_reason(backend: BackendKind) {
         let s = server(backend, |req, mut res| {
             if req.url() == "/set" {
-                res.set_status_code(404)
-                    .set_status_message("Gone Fishing");
+                res.set_status_code(404).set_status_message("Gone Fishing");
                 assert_eq!(res.status_message(), "Gone Fishing");
                 res.end();
             } else {
@@ -177,7 +176,8 @@ both_backends!(
         });
         let r = one(&s, "/");
         assert!(
-            r.raw.starts_with(b"HTTP/1.1 200 Everything Fine\r\nX-A: 1\r\n"),
+            r.raw
+                .starts_with(b"HTTP/1.1 200 Everything Fine\r\nX-A: 1\r\n"),
             "{}",
             head_text(&r)
         );
@@ -264,7 +264,8 @@ both_backends!(
         assert!(r.chunked);
         assert_eq!(r.text(), "hello");
         assert!(
-            r.raw.ends_with(b"\r\n5\r\nhello\r\n0\r\nx-foo: bar\r\n\r\n"),
+            r.raw
+                .ends_with(b"\r\n5\r\nhello\r\n0\r\nx-foo: bar\r\n\r\n"),
             "{:?}",
             String::from_utf8_lossy(&r.raw)
         );
@@ -348,7 +349,10 @@ both_backends!(
         // mark (plus what the socket buffers hold), not queue all 32 MiB.
         std::thread::sleep(Duration::from_millis(300));
         let written = stats.written.load(Ordering::SeqCst);
-        assert!(stats.falses.load(Ordering::SeqCst) >= 1, "write() never said false");
+        assert!(
+            stats.falses.load(Ordering::SeqCst) >= 1,
+            "write() never said false"
+        );
         assert!(!stats.done.load(Ordering::SeqCst));
         assert!(
             written < 16 << 20,
@@ -363,13 +367,16 @@ both_backends!(
         };
         let head = String::from_utf8_lossy(&c.buf[..head_end]).into_owned();
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-        assert!(head.contains(&format!("Content-Length: {BIG}\r\n")), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {BIG}\r\n")),
+            "{head}"
+        );
         let mut got = fnv(b"");
         let mut n = 0usize;
         let absorb = |data: &[u8], got: &mut u64| {
-            *got = data.iter().fold(*got, |h, &x| {
-                (h ^ x as u64).wrapping_mul(0x0100_0000_01b3)
-            });
+            *got = data
+                .iter()
+                .fold(*got, |h, &x| (h ^ x as u64).wrapping_mul(0x0100_0000_01b3));
             data.len()
         };
         n += absorb(&c.buf[head_end..], &mut got);

@@ -12,7 +12,10 @@ use ringhttp::{RemoteResponse, METHODS, STATUS_CODES};
 use ringhttp_tests::*;
 
 /// A server answering at once, except `/slow`, whose response is handed to the test.
-fn parking_server(backend: BackendKind, b: ServerBuilder) -> (Server, mpsc::Receiver<RemoteResponse>) {
+fn parking_server(
+    backend: BackendKind,
+    b: ServerBuilder,
+) -> (Server, mpsc::Receiver<RemoteResponse>) {
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let server = start(
@@ -50,7 +53,9 @@ both_backends!(
         assert_eq!(idle.response().text(), "quick");
         let mut busy = Client::connect(&server);
         busy.send(get("/slow"));
-        let parked = rx.recv_timeout(TIMEOUT).expect("request reached the handler");
+        let parked = rx
+            .recv_timeout(TIMEOUT)
+            .expect("request reached the handler");
         // The idle connection's last send completion may still be on its way to the
         // shard: ask again until it is closed.
         let deadline = Instant::now() + TIMEOUT;
@@ -110,10 +115,16 @@ both_backends!(
         assert!(parked.end(200, vec![], b"bye".to_vec()));
         let r = busy.response();
         assert_eq!(r.text(), "bye");
-        assert!(r.closes(), "a response after close() says Connection: close");
+        assert!(
+            r.closes(),
+            "a response after close() says Connection: close"
+        );
         busy.expect_closed();
         closed_rx.recv_timeout(TIMEOUT).expect("'close' fired");
-        assert!(closed_rx.recv_timeout(Duration::from_millis(50)).is_err(), "once");
+        assert!(
+            closed_rx.recv_timeout(Duration::from_millis(50)).is_err(),
+            "once"
+        );
         server.wait().unwrap();
         assert!(
             TcpStream::connect_timeout(&addr, TIMEOUT).is_err(),
@@ -253,7 +264,11 @@ fn node_lines(script: &str) -> Option<Vec<String>> {
         .args(["-e", script])
         .output()
         .ok()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(
         String::from_utf8(out.stdout)
             .unwrap()

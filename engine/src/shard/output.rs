@@ -51,6 +51,11 @@ impl ShardState {
             return;
         };
         c.shared.clear_dirty();
+        if c.shared.destroy_requested.get() && c.life != Life::Closing {
+            // req/res/socket.destroy(): tear down now, unsent bytes are dropped.
+            self.abort(idx);
+            return;
+        }
         let mut callbacks: Vec<Box<dyn FnOnce()>> = Vec::new();
         let mut close_after = false;
         // Responses leave in request order: only the front one writes to the connection.
