@@ -25,13 +25,13 @@ pub fn ms(n: u64) -> Duration {
 pub fn serve(backend: BackendKind, b: ServerBuilder) -> (Server, SocketAddr) {
     let server = b
         .shards(1)
-        .backend(backend)
+        .backend(ringhttp_tests::request_kind(backend))
         .listen("127.0.0.1:0")
         .expect("listen");
     assert_eq!(
         server.backend(),
-        backend,
-        "server runs on the requested backend"
+        ringhttp_tests::expected_backend(backend),
+        "server runs on the requested backend (RINGHTTP_BACKEND honoured)"
     );
     let addr = server.local_addr().expect("bound address");
     (server, addr)
