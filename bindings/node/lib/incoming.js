@@ -232,7 +232,7 @@ proto._destroy = function _destroy(err, cb) {
     this.aborted = true;
     this.emit('aborted');
   }
-  if (!this.complete) native.fdDestroy(this._fd);
+  if (!this.complete && this._server._h !== null) native.connDestroy(this._server._h, this._fd, this._h);
   if (err && this.listenerCount('error') === 0) cb();
   else cb(err);
 };

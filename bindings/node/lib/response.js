@@ -416,7 +416,7 @@ proto.destroy = function destroy(err) {
   if (this._destroyed) return this;
   this._destroyed = true;
   if (!this._hooked) this._hook();
-  native.fdDestroy(this.req._fd);
+  if (this._server._h !== null) native.connDestroy(this._server._h, this.req._fd, this._h);
   if (err) process.nextTick(() => this.emit('error', err));
   return this;
 };

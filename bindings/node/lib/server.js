@@ -7,6 +7,7 @@ const native = require('./native');
 const { IncomingMessage } = require('./incoming');
 const { ServerResponse } = require('./response');
 const { Socket } = require('./socket');
+const { RawSocket } = require('./rawsocket');
 
 const EV_CONNECTION = 1;
 const EV_CONN_CLOSE = 2;
@@ -19,10 +20,16 @@ const EV_FINISH = 8;
 const EV_CLOSE = 9;
 const EV_DRAIN = 10;
 const EV_SERVER_CLOSE = 11;
+const EV_SOCK_DATA = 12;
+const EV_SOCK_END = 13;
+const EV_SOCK_DRAIN = 14;
+const EV_SOCK_CLOSE = 15;
 
 const F_CONTINUE = 8;
 const F_EXPECTATION = 16;
 const F_BODY = 2;
+const F_UPGRADE = 32;
+const F_CONNECT = 64;
 
 const PARSE_MESSAGES = {
   HPE_HEADER_OVERFLOW: 'Header overflow',
@@ -55,7 +62,8 @@ function serverError(server, res, err) {
 }
 
 function makeOnRequest(server) {
-  return function onRequest(handle, method, url, flags, fd) {
+  return function onRequest(handle, method, url, flags, fd, sockId, head) {
+    if ((flags & (F_UPGRADE | F_CONNECT)) !== 0) return onRaw(server, handle, method, url, flags, fd, sockId, head);
     const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
     const res = new server._ServerResponse(server, handle, req);
     try {
@@ -81,6 +89,31 @@ function makeOnRequest(server) {
     // As Node: a request without a body is complete once its head has been handled.
     if ((flags & F_BODY) === 0) req.complete = true;
   };
+}
+
+// 'upgrade' / 'connect': the request (its head kept as bytes: the engine's request is
+// released at once) and a raw socket over the connection.
+function onRaw(server, handle, method, url, flags, fd, sockId, head) {
+  const req = new server._IncomingMessage(server, handle, method, url, flags & ~F_BODY, fd);
+  req._rawHead = native.release(server._h, handle, true);
+  req._h = 0;
+  req.upgrade = true;
+  req.complete = true;
+  const sock = new RawSocket(server, sockId, fd);
+  server._raw.set(sockId, sock);
+  req._socket = sock;
+  const ev = (flags & F_CONNECT) !== 0 ? 'connect' : 'upgrade';
+  if (server.listenerCount(ev) === 0) {
+    // The listener went away after the engine was told; Node would close the connection.
+    sock.destroy();
+    return;
+  }
+  try {
+    server.emit(ev, req, sock, head);
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
 }
 
 function makeOnEvent(server) {
@@ -114,6 +147,29 @@ function makeOnEvent(server) {
       case EV_ABORTED: {
         const req = server._bodies.get(a);
         if (req !== undefined) req._onAborted();
+        return undefined;
+      }
+      case EV_SOCK_DATA: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onData(b);
+        return undefined;
+      }
+      case EV_SOCK_END: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onEnd();
+        return undefined;
+      }
+      case EV_SOCK_DRAIN: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onDrain();
+        return undefined;
+      }
+      case EV_SOCK_CLOSE: {
+        const s = server._raw.get(a);
+        if (s !== undefined) {
+          server._raw.delete(a);
+          s._onClose();
+        }
         return undefined;
       }
       case EV_CONNECTION:
@@ -197,9 +253,25 @@ class Server extends EE {
     this._bodies = new Map();
     this._responses = new Map();
     this._sockets = new Map();
+    this._raw = new Map();
     this._onRequest = makeOnRequest(this);
     this._onEvent = makeOnEvent(this);
     if (requestListener) this.on('request', requestListener);
+    // The engine hands connections over for 'upgrade'/'connect' only while JS listens
+    // (without a listener it applies Node's defaults itself).
+    const rawListeners = (ev) => {
+      if ((ev === 'upgrade' || ev === 'connect') && this._h !== null) {
+        process.nextTick(() => this._syncRaw());
+      }
+    };
+    this.on('newListener', rawListeners);
+    this.on('removeListener', rawListeners);
+  }
+
+  _syncRaw() {
+    if (this._h !== null) {
+      native.setRaw(this._h, this.listenerCount('upgrade') > 0, this.listenerCount('connect') > 0);
+    }
   }
 
   listen(...args) {
@@ -275,6 +347,7 @@ class Server extends EE {
         const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent);
         this._h = h;
         this.backend = backend;
+        this._syncRaw();
         if (info === null) {
           this._unixPath = p.path;
           this._address = p.path;
@@ -345,6 +418,8 @@ class Server extends EE {
     }
     for (const s of this._sockets.values()) s._onClose();
     this._sockets.clear();
+    for (const s of this._raw.values()) s._onClose();
+    this._raw.clear();
     process.nextTick(() => this.emit('close'));
   }
 

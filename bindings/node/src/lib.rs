@@ -38,6 +38,10 @@ const EV_FINISH: u32 = 8;
 const EV_CLOSE: u32 = 9;
 const EV_DRAIN: u32 = 10;
 const EV_SERVER_CLOSE: u32 = 11;
+const EV_SOCK_DATA: u32 = 12;
+const EV_SOCK_END: u32 = 13;
+const EV_SOCK_DRAIN: u32 = 14;
+const EV_SOCK_CLOSE: u32 = 15;
 
 // Flags of `onRequest(handle, method, url, flags)`.
 const RF_HTTP11: u32 = 1;
@@ -45,6 +49,8 @@ const RF_BODY: u32 = 2;
 const RF_KEEPALIVE: u32 = 4;
 const RF_CONTINUE: u32 = 8;
 const RF_EXPECTATION: u32 = 16;
+const RF_UPGRADE: u32 = 32;
+const RF_CONNECT: u32 = 64;
 
 /// What the JS callbacks need; shared by the shard's handlers and live requests.
 struct Js {
@@ -60,6 +66,17 @@ struct Js {
     errors: RefCell<Vec<sys::napi_ref>>,
     /// Live requests, by JS handle (key + 1). JS releases them explicitly.
     pairs: RefCell<Slab<Pair>>,
+    /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
+    socks: RefCell<Slab<ringhttp::api::Socket>>,
+    /// Sockets whose connection closed during the turn: freed after it.
+    dead_socks: RefCell<Vec<usize>>,
+    /// Open connections: fd -> engine connection id (for `socket.destroy()`).
+    conn_ids: RefCell<std::collections::HashMap<i32, u64>>,
+    /// Whether JS listens for 'upgrade' / 'connect' (applied to the shard between turns).
+    want_upgrade: Cell<bool>,
+    want_connect: Cell<bool>,
+    have_upgrade: Cell<bool>,
+    have_connect: Cell<bool>,
 }
 
 impl Js {
@@ -220,12 +237,14 @@ fn drive(srv: &Server) {
         let mut finished = false;
         if let Ok(mut guard) = srv.shard.try_borrow_mut() {
             if let Some(shard) = guard.as_mut() {
+                sync_raw(&srv.js, shard);
                 srv.js.in_turn.set(true);
                 match shard.run_ready() {
                     Ok(n) => next = n,
                     Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
                 }
                 srv.js.in_turn.set(false);
+                free_dead_socks(&srv.js);
                 finished = shard.is_finished();
             }
         }
@@ -301,6 +320,106 @@ fn teardown(srv: &Server) {
             srv.js.in_turn.set(false);
         }
     }
+    // Raw sockets hold callbacks that hold the Js: break the cycle.
+    let socks = std::mem::take(&mut *srv.js.socks.borrow_mut());
+    drop(socks);
+    srv.js.dead_socks.borrow_mut().clear();
+}
+
+/// Frees the raw sockets whose connection closed (not from inside their own callback).
+fn free_dead_socks(js: &Js) {
+    let dead = std::mem::take(&mut *js.dead_socks.borrow_mut());
+    if dead.is_empty() {
+        return;
+    }
+    let mut socks = js.socks.borrow_mut();
+    let gone: Vec<_> = dead
+        .into_iter()
+        .filter_map(|k| socks.try_remove(k))
+        .collect();
+    drop(socks);
+    drop(gone);
+}
+
+/// Installs or removes the engine's 'upgrade'/'connect' listeners as JS wants them: the
+/// engine's Node-compatible defaults apply while JS has none.
+fn sync_raw(js: &Rc<Js>, shard: &mut Shard) {
+    let (wu, wc) = (js.want_upgrade.get(), js.want_connect.get());
+    if wu != js.have_upgrade.get() {
+        js.have_upgrade.set(wu);
+        let h = shard.handlers_mut();
+        if wu {
+            let j = js.clone();
+            *h = std::mem::take(h)
+                .on_upgrade(move |req, sock, head| raw_cb(&j, req, sock, head, RF_UPGRADE));
+        } else {
+            h.remove_upgrade();
+        }
+    }
+    if wc != js.have_connect.get() {
+        js.have_connect.set(wc);
+        let h = shard.handlers_mut();
+        if wc {
+            let j = js.clone();
+            *h = std::mem::take(h)
+                .on_connect(move |req, sock, head| raw_cb(&j, req, sock, head, RF_CONNECT));
+        } else {
+            h.remove_connect();
+        }
+    }
+}
+
+/// 'upgrade'/'connect': the request goes into the slab as a pair without a response, the
+/// socket into `socks`; JS gets both ids and the head bytes through `onRequest`.
+fn raw_cb(js: &Rc<Js>, req: Request, sock: ringhttp::api::Socket, head: Vec<u8>, kind: u32) {
+    let env = js.env;
+    let _s = Scope::open(env);
+    let method = latin1(env, req.method().as_bytes());
+    let url = latin1(env, req.url_bytes());
+    let mut flags = kind;
+    if req.http_version_minor() == 1 {
+        flags |= RF_HTTP11;
+    }
+    let fd = req.conn_fd();
+    let key = js.socks.borrow().vacant_key();
+    let sid = key as u32 + 1;
+    let j = js.clone();
+    sock.on_data(move |chunk| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        j.event(EV_SOCK_DATA, uint(env, sid), buffer_copy(env, chunk), u);
+    });
+    let j = js.clone();
+    sock.on_end(move || j.event_id(EV_SOCK_END, sid));
+    let j = js.clone();
+    sock.on_drain(move || j.event_id(EV_SOCK_DRAIN, sid));
+    let j = js.clone();
+    sock.on_close(move || {
+        j.dead_socks.borrow_mut().push(key);
+        j.event_id(EV_SOCK_CLOSE, sid);
+    });
+    let k2 = js.socks.borrow_mut().insert(sock);
+    debug_assert_eq!(k2, key);
+    let pkey = js.pairs.borrow_mut().insert(Pair {
+        req: Some(req),
+        res: None,
+        hooked: false,
+        drain_hooked: false,
+        body_started: false,
+    });
+    js.call(
+        js.on_request.get(),
+        &[
+            uint(env, pkey as u32 + 1),
+            method,
+            url,
+            uint(env, flags),
+            int(env, fd.into()),
+            uint(env, sid),
+            buffer_copy(env, &head),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -401,6 +520,13 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         idle_active: Cell::new(false),
         errors: RefCell::new(Vec::new()),
         pairs: RefCell::new(Slab::with_capacity(256)),
+        socks: RefCell::new(Slab::new()),
+        dead_socks: RefCell::new(Vec::new()),
+        conn_ids: RefCell::new(std::collections::HashMap::new()),
+        want_upgrade: Cell::new(false),
+        want_connect: Cell::new(false),
+        have_upgrade: Cell::new(false),
+        have_connect: Cell::new(false),
     });
     install_handlers(&mut shard, &js);
     let backend = shard.backend().to_string();
@@ -467,6 +593,7 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
         .on_check_expectation(move |req, res| request_cb(&j3, req, res, RF_EXPECTATION));
     let j = js.clone();
     *h = std::mem::take(h).on_connection(move |c: &ConnInfo| {
+        j.conn_ids.borrow_mut().insert(c.fd(), c.id());
         let env = j.env;
         let _s = Scope::open(env);
         let u = undefined(env);
@@ -474,6 +601,12 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     });
     let j = js.clone();
     *h = std::mem::take(h).on_connection_close(move |c: &ConnInfo| {
+        {
+            let mut ids = j.conn_ids.borrow_mut();
+            if ids.get(&c.fd()) == Some(&c.id()) {
+                ids.remove(&c.fd());
+            }
+        }
         let env = j.env;
         let _s = Scope::open(env);
         let u = undefined(env);
@@ -943,16 +1076,82 @@ fn req_pause(cx: &Cx) -> JsResult<Value> {
 // ---------------------------------------------------------------------------------------
 // Connections (by fd, valid until the connection-close event).
 
-fn shutdown_fd(fd: i32) {
-    if fd >= 0 {
-        // SAFETY: shutdown on a connection fd the shard owns (JS forgets it on close);
-        // the shard sees EOF/errors and tears the connection down.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+/// connDestroy(server, fd, handle): `socket.destroy()`. Through the request's own
+/// connection when the pair is live, else by the engine's connection id.
+fn conn_destroy(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    let key = (get_u32(env, cx.arg(2)) as usize).wrapping_sub(1);
+    let done = match srv.js.pairs.borrow().get(key) {
+        Some(Pair { req: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        Some(Pair { res: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        _ => false,
+    };
+    if !done {
+        if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+            srv.handle.post(move |st| {
+                st.destroy_connection(id);
+            });
+        }
     }
+    srv.js.kick();
+    Ok(cx.undefined())
 }
 
-fn fd_destroy(cx: &Cx) -> JsResult<Value> {
-    shutdown_fd(get_f64(cx.env, cx.arg(0)).unwrap_or(-1.0) as i32);
+/// Runs `f` on the raw socket `(server, id)` of the first two arguments (no-op once gone).
+fn with_sock<R>(cx: &Cx, f: impl FnOnce(&ringhttp::api::Socket) -> R) -> JsResult<Option<R>> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let out = srv.js.socks.borrow().get(key).map(f);
+    srv.js.kick();
+    Ok(out)
+}
+
+/// sockWrite(server, id, data) -> bool ('drain' follows false)
+fn sock_write(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let data = cx.arg(2);
+    let ok = match with_sock(cx, |s| with_bytes(env, data, |b| s.write(b)))? {
+        Some(r) => r?,
+        None => false,
+    };
+    Ok(boolean(env, ok))
+}
+
+fn sock_end(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.end())?;
+    Ok(cx.undefined())
+}
+
+fn sock_destroy(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.destroy())?;
+    Ok(cx.undefined())
+}
+
+/// sockPause(server, id, pause)
+fn sock_pause(cx: &Cx) -> JsResult<Value> {
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_sock(cx, |s| if pause { s.pause() } else { s.resume() })?;
+    Ok(cx.undefined())
+}
+
+/// setRaw(server, upgrade, connect): whether JS listens for 'upgrade' / 'connect'.
+fn set_raw(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    srv.js.want_upgrade.set(get_bool(cx.env, cx.arg(1)));
+    srv.js.want_connect.set(get_bool(cx.env, cx.arg(2)));
+    if let Ok(mut g) = srv.shard.try_borrow_mut() {
+        if let Some(shard) = g.as_mut() {
+            sync_raw(&srv.js, shard);
+        }
+    }
     Ok(cx.undefined())
 }
 
@@ -1058,7 +1257,12 @@ exports! {
     c"reqBody" => req_body,
     c"reqPause" => req_pause,
     c"release" => release,
-    c"fdDestroy" => fd_destroy,
+    c"connDestroy" => conn_destroy,
+    c"sockWrite" => sock_write,
+    c"sockEnd" => sock_end,
+    c"sockDestroy" => sock_destroy,
+    c"sockPause" => sock_pause,
+    c"setRaw" => set_raw,
     c"fdAddress" => fd_address,
 }
 
