@@ -43,12 +43,6 @@ function validateHeaderValue(name, value) {
   }
 }
 
-function headerValue(v) {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(String);
-  return String(v);
-}
-
 function ServerResponse(server, handle, req) {
   this._server = server;
   this._h = handle;
@@ -201,8 +195,8 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
     if (obj === undefined) obj = reason;
   }
   this.statusCode = statusCode;
-  // Node fixes the framing here: without a Content-Length the body will be chunked.
-  this._rm |= RM_BITS['content-length'];
+  // Node fixes the framing here (chunked unless a Content-Length is set). We let a
+  // following end(data) with nothing written send Content-Length instead (see README).
   if (obj) {
     if (Array.isArray(obj)) {
       if (obj.length && Array.isArray(obj[0])) {
@@ -236,22 +230,41 @@ proto._mergeHeader = function _mergeHeader(k, v) {
   else cur[1] = (Array.isArray(cur[1]) ? cur[1] : [cur[1]]).concat(v);
 };
 
-proto._flat = function _flat() {
-  const out = [];
+// The head's headers as one string for the engine: `name\0value\0name\0value...`, one
+// pair per value (arrays repeat the name); `nPairs` says how many pairs it holds.
+let nPairs = 0;
+proto._headStr = function _headStr() {
+  let out = '';
+  let n = 0;
   const h = this._hdrs;
   if (h !== null) {
     for (const k in h) {
       const e = h[k];
-      out.push(e[0], headerValue(e[1]));
+      const v = e[1];
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          out += (n++ === 0 ? '' : '\0') + e[0] + '\0' + String(v[i]);
+        }
+      } else {
+        out += (n++ === 0 ? '' : '\0') + e[0] + '\0' + (typeof v === 'string' ? v : String(v));
+      }
     }
   }
   const o = this._whObj;
   if (o !== null) {
     for (const k in o) {
       const v = o[k];
-      if (v !== undefined) out.push(k, headerValue(v));
+      if (v === undefined) continue;
+      if (typeof v === 'string') {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + v;
+      } else if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v[i]);
+      } else {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v);
+      }
     }
   }
+  nPairs = n;
   return out;
 };
 
@@ -308,9 +321,10 @@ proto.write = function write(chunk, encoding, cb) {
     checkStatus(this.statusCode);
     this._sent = true;
     this._frozen = true;
-    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk);
+    const head = this._headStr();
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), head, this._wflags(), chunk, nPairs);
   } else {
-    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk);
+    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
   }
   if (!ok) this._needDrain = true;
   if (typeof cb === 'function') process.nextTick(cb);
@@ -354,11 +368,12 @@ proto.end = function end(chunk, encoding, cb) {
   let snap;
   if (!this._sent) {
     checkStatus(this.statusCode);
-    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), this._flat(), flags, chunk);
+    const head = this._headStr();
+    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), head, flags, chunk, nPairs);
     this._sent = true;
     this._frozen = true;
   } else {
-    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk);
+    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk, 0);
   }
   this._ended = true;
   if (release) {

@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use napi::sys;
 use napi_util::*;
-use ringhttp::{
-    BackendKind, ConnInfo, HeaderValue, Request, Response, ServerBuilder, Shard, ShardHandle,
-};
+use ringhttp::{BackendKind, ConnInfo, Request, Response, ServerBuilder, Shard, ShardHandle};
 use slab::Slab;
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
@@ -66,6 +64,8 @@ struct Js {
     errors: RefCell<Vec<sys::napi_ref>>,
     /// Live requests, by JS handle (key + 1). JS releases them explicitly.
     pairs: RefCell<Slab<Pair>>,
+    /// Reused buffer for the response heads JS hands over.
+    scratch: RefCell<Vec<u8>>,
     /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
     socks: RefCell<Slab<ringhttp::api::Socket>>,
     /// Sockets whose connection closed during the turn: freed after it.
@@ -520,6 +520,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         idle_active: Cell::new(false),
         errors: RefCell::new(Vec::new()),
         pairs: RefCell::new(Slab::with_capacity(256)),
+        scratch: RefCell::new(Vec::with_capacity(2048)),
         socks: RefCell::new(Slab::new()),
         dead_socks: RefCell::new(Vec::new()),
         conn_ids: RefCell::new(std::collections::HashMap::new()),
@@ -781,58 +782,74 @@ const WF_RELEASE: u32 = 64;
 /// end() with release: return the request head's bytes (JS had not read the headers).
 const WF_SNAPSHOT: u32 = 128;
 
-/// Header names sent often enough to be worth not allocating.
-fn static_name(n: &str) -> Option<&'static str> {
-    Some(match n {
-        "Content-Type" => "Content-Type",
-        "content-type" => "content-type",
-        "Content-Length" => "Content-Length",
-        "content-length" => "content-length",
-        "Server" => "Server",
-        "Cache-Control" => "Cache-Control",
-        "Set-Cookie" => "Set-Cookie",
-        "Location" => "Location",
-        _ => return None,
-    })
-}
-
-/// Reads a pending head (status, message, [name, value, ...], flags) at args 2..=5.
+/// A pending head read from `(status, message, headers, flags, .., .., pairs)` at args
+/// 2..=5 and 7: `headers` is one string of names and values separated by NUL
+/// (`name\0value\0name\0value`), `pairs` how many pairs JS put in it. NUL is invalid in
+/// names and values alike, so a NUL smuggled into a value changes the count and is
+/// rejected instead of starting a header of its own.
 struct Head {
     status: u16,
     message: Option<String>,
-    headers: Vec<(std::borrow::Cow<'static, str>, HeaderValue)>,
     flags: u32,
+    pairs: usize,
+    text: Vec<u8>,
 }
 
-fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
+/// Reads a JS string as UTF-8 into `out` (cleared first). Returns false if it is no string.
+fn read_utf8_into(env: Env, v: Value, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if out.capacity() < 1024 {
+        out.reserve(1024);
+    }
+    let mut len = 0usize;
+    // SAFETY: out has capacity() writable bytes; napi writes at most that many (with NUL)
+    // and reports how many bytes of UTF-8 it wrote (whole characters only).
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            v,
+            out.as_mut_ptr() as *mut _,
+            out.capacity(),
+            &mut len,
+        )
+    };
+    if st != sys::Status::napi_ok {
+        return false;
+    }
+    if len + 1 >= out.capacity() {
+        // Possibly truncated: ask for the length, then read it whole.
+        // SAFETY: a null buffer asks napi for the length only.
+        unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len) };
+        out.reserve(len + 1);
+        // SAFETY: out now has room for len bytes and the NUL.
+        unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                v,
+                out.as_mut_ptr() as *mut _,
+                out.capacity(),
+                &mut len,
+            )
+        };
+    }
+    // SAFETY: napi initialised the first len bytes.
+    unsafe { out.set_len(len) };
+    true
+}
+
+fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
     let env = cx.env;
     let status = get_u32(env, cx.arg(2));
     if status == 0 {
         return Ok(None);
     }
-    let list = cx.arg(4);
-    let n = array_len(env, list);
-    let mut headers = Vec::with_capacity(n as usize / 2);
-    let mut i = 0;
-    while i + 1 < n {
-        let name = get_string(env, element(env, list, i))?;
-        let name = match static_name(&name) {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(name),
-        };
-        let v = element(env, list, i + 1);
-        let value = if is_array(env, v) {
-            let m = array_len(env, v);
-            let mut vals = Vec::with_capacity(m as usize);
-            for k in 0..m {
-                vals.push(get_string(env, element(env, v, k))?);
-            }
-            HeaderValue::from(vals)
-        } else {
-            HeaderValue::from(get_string(env, v)?)
-        };
-        headers.push((name, value));
-        i += 2;
+    let mut text = text;
+    let pairs = get_u32(env, cx.arg(7)) as usize;
+    if pairs > 0 && !read_utf8_into(env, cx.arg(4), &mut text) {
+        return Err(JsError::with_code(
+            "ringhttp: headers expected",
+            "ERR_INVALID_ARG_TYPE",
+        ));
     }
     let msg = cx.arg(3);
     let message = if is_nullish(env, msg) {
@@ -843,12 +860,13 @@ fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
     Ok(Some(Head {
         status: status as u16,
         message,
-        headers,
         flags: get_u32(env, cx.arg(5)),
+        pairs,
+        text,
     }))
 }
 
-fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
+fn apply_head(res: &mut Response, h: &Head) -> JsResult<()> {
     if h.flags & WF_NO_DATE != 0 {
         res.set_send_date(false);
     }
@@ -863,25 +881,62 @@ fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
             res.remove_header(name).map_err(engine_err)?;
         }
     }
-    match h.message {
-        None => res.write_head(h.status, h.headers).map_err(engine_err)?,
-        Some(m) => res
-            .write_head_with_message(h.status, m, h.headers)
-            .map_err(engine_err)?,
+    let bad = || JsError::with_code("Invalid character in header content", "ERR_INVALID_CHAR");
+    let text = std::str::from_utf8(&h.text).map_err(|_| bad())?;
+    let mut stack: [(&str, &str); 16] = [("", ""); 16];
+    let mut heap = Vec::new();
+    let list: &[(&str, &str)] = if h.pairs == 0 {
+        &[]
+    } else {
+        let mut it = text.split('\0');
+        let mut n = 0;
+        while let Some(name) = it.next() {
+            let value = it.next().ok_or_else(bad)?;
+            if n < stack.len() {
+                stack[n] = (name, value);
+            } else {
+                if n == stack.len() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push((name, value));
+            }
+            n += 1;
+        }
+        if n != h.pairs {
+            return Err(bad());
+        }
+        if n <= stack.len() {
+            &stack[..n]
+        } else {
+            &heap
+        }
     };
+    res.write_head_borrowed(h.status, h.message.as_deref(), list)
+        .map_err(engine_err)?;
     Ok(())
 }
 
-/// resWrite(server, handle, status, message, headers, flags, data) -> bool
+/// Takes the server's scratch buffer for a head (given back with `put_scratch`).
+fn take_scratch(cx: &Cx) -> JsResult<Vec<u8>> {
+    Ok(std::mem::take(&mut *server(cx, 0)?.js.scratch.borrow_mut()))
+}
+
+fn put_scratch(cx: &Cx, head: Option<Head>) {
+    if let (Some(h), Ok(srv)) = (head, server(cx, 0)) {
+        *srv.js.scratch.borrow_mut() = h.text;
+    }
+}
+
+/// resWrite(server, handle, status, message, headers, flags, data, pairs) -> bool
 fn res_write(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx)?;
+    let head = read_head(cx, take_scratch(cx)?)?;
     let data = cx.arg(6);
     let ok = with_pair(cx, |js, p| {
         let Some(res) = p.res.as_mut() else {
             return Ok(false);
         };
-        if let Some(h) = head {
+        if let Some(h) = &head {
             apply_head(res, h)?;
         }
         let ok = with_bytes(env, data, |b| res.write(b))?;
@@ -893,23 +948,25 @@ fn res_write(cx: &Cx) -> JsResult<Value> {
         }
         js.kick();
         Ok(ok)
-    })?;
-    Ok(boolean(env, ok))
+    });
+    put_scratch(cx, head);
+    Ok(boolean(env, ok?))
 }
 
 fn js_rc(cx: &Cx) -> JsResult<Rc<Js>> {
     Ok(server(cx, 0)?.js.clone())
 }
 
-/// resEnd(server, handle, status, message, headers, flags, data) -> head snapshot | undefined
+/// resEnd(server, handle, status, message, headers, flags, data, pairs)
+///   -> head snapshot | undefined
 fn res_end(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx)?;
+    let head = read_head(cx, take_scratch(cx)?)?;
     let flags = get_u32(env, cx.arg(5));
     let data = cx.arg(6);
     let snapshot = with_pair(cx, |js, p| {
         if let Some(res) = p.res.as_mut() {
-            if let Some(h) = head {
+            if let Some(h) = &head {
                 apply_head(res, h)?;
             }
             with_bytes(env, data, |b| res.end_with(b))?;
@@ -925,7 +982,9 @@ fn res_end(cx: &Cx) -> JsResult<Value> {
                 .map(|r| latin1(env, r.raw_head()))
                 .unwrap_or_else(|| undefined(env))
         }))
-    })?;
+    });
+    put_scratch(cx, head);
+    let snapshot = snapshot?;
     if flags & WF_RELEASE != 0 {
         drop(release_pair(cx)?);
     }

@@ -305,13 +305,6 @@ pub fn array_len(env: Env, v: Value) -> u32 {
     n
 }
 
-pub fn is_array(env: Env, v: Value) -> bool {
-    let mut is = false;
-    // SAFETY: type query.
-    unsafe { sys::napi_is_array(env, v, &mut is) };
-    is
-}
-
 pub fn element(env: Env, a: Value, i: u32) -> Value {
     let mut v = null_mut();
     // SAFETY: a is an array (callers check); out of range gives undefined.

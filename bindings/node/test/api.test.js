@@ -393,3 +393,23 @@ test('ws: WebSocketServer.handleUpgrade round trip', { skip: WebSocket === null 
   wss.close();
   await close(s);
 });
+
+test('a NUL or CR/LF inside a writeHead header value is rejected, not split into headers', async () => {
+  const codes = [];
+  const s = http.createServer((req, res) => {
+    try {
+      res.writeHead(200, { 'X-A': req.url === '/nul' ? 'a\0X-B\0b' : 'a\r\nX-B: b' });
+      res.end('x');
+    } catch (e) {
+      codes.push(e.code);
+    }
+    res.destroy();
+  });
+  const port = await listen(s);
+  for (const url of ['/nul', '/crlf']) {
+    const got = await raw(port, `GET ${url} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.doesNotMatch(got, /X-B/);
+  }
+  assert.deepStrictEqual(codes, ['ERR_INVALID_CHAR', 'ERR_INVALID_CHAR']);
+  await close(s);
+});
