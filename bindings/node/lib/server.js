@@ -61,9 +61,42 @@ function serverError(server, res, err) {
   }
 }
 
+// Indexes of the methods the addon passes as numbers.
+const METHOD_NAMES = [undefined, 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
+// Ints per request in the batch array (see request_cb in src/lib.rs).
+const BATCH_INTS = 7;
+const BATCH_CAP = 1024;
+
+// The requests of one engine turn: descriptions in server._batch, custom methods and
+// urls in `text`. Returns the exceptions listeners threw (re-raised by the addon as
+// 'uncaughtException' after the turn), or undefined.
+function makeOnBatch(server) {
+  const b = server._batch;
+  return function onBatch(n, text) {
+    let errs;
+    for (let i = 0, o = 0; i < n; i++, o += BATCH_INTS) {
+      const m = b[o + 3];
+      const us = b[o + 5];
+      const method = m !== 0 ? METHOD_NAMES[m] : text.slice(b[o + 4], us);
+      try {
+        onRequest(server, b[o], method, text.slice(us, b[o + 6]), b[o + 1], b[o + 2]);
+      } catch (err) {
+        (errs || (errs = [])).push(err);
+      }
+    }
+    return errs;
+  };
+}
+
 function makeOnRequest(server) {
-  return function onRequest(handle, method, url, flags, fd, sockId, head) {
+  return function onRawRequest(handle, method, url, flags, fd, sockId, head) {
     if ((flags & (F_UPGRADE | F_CONNECT)) !== 0) return onRaw(server, handle, method, url, flags, fd, sockId, head);
+    return onRequest(server, handle, method, url, flags, fd);
+  };
+}
+
+function onRequest(server, handle, method, url, flags, fd) {
+  {
     const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
     const res = new server._ServerResponse(server, handle, req);
     try {
@@ -88,7 +121,7 @@ function makeOnRequest(server) {
     }
     // As Node: a request without a body is complete once its head has been handled.
     if ((flags & F_BODY) === 0) req.complete = true;
-  };
+  }
 }
 
 // 'upgrade' / 'connect': the request (its head kept as bytes: the engine's request is
@@ -256,6 +289,8 @@ class Server extends EE {
     this._raw = new Map();
     this._onRequest = makeOnRequest(this);
     this._onEvent = makeOnEvent(this);
+    this._batch = new Int32Array(BATCH_INTS * BATCH_CAP);
+    this._onBatch = makeOnBatch(this);
     if (requestListener) this.on('request', requestListener);
     // The engine hands connections over for 'upgrade'/'connect' only while JS listens
     // (without a listener it applies Node's defaults itself).
@@ -344,7 +379,7 @@ class Server extends EE {
     let lastErr;
     for (const [addr, info] of attempts) {
       try {
-        const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent);
+        const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent, this._onBatch, this._batch);
         this._h = h;
         this.backend = backend;
         this._syncRaw();

@@ -55,6 +55,17 @@ struct Js {
     env: Env,
     on_request: Cell<sys::napi_ref>,
     on_event: Cell<sys::napi_ref>,
+    /// `onBatch(n, text)`: the requests of a turn, described in `batch` (see `request_cb`).
+    on_batch: Cell<sys::napi_ref>,
+    /// The JS Int32Array the request descriptions are written into, and its memory.
+    batch_ref: Cell<sys::napi_ref>,
+    batch_ptr: Cell<*mut i32>,
+    /// Room in `batch`, in requests.
+    batch_cap: Cell<usize>,
+    /// Requests described in `batch` and not yet handed to JS.
+    pend_n: Cell<usize>,
+    /// Their custom methods and urls, one latin1 string for JS to slice.
+    pend_text: RefCell<Vec<u8>>,
     /// Inside a shard turn: the turn's flush will pick up what JS changed.
     in_turn: Cell<bool>,
     /// The idle handle that schedules a turn after JS acted outside one (null once closed).
@@ -125,8 +136,35 @@ impl Js {
     }
 
     fn event(&self, kind: u32, a: Value, b: Value, c: Value) -> Option<Value> {
+        // Requests parsed earlier in the turn reach JS before anything that follows them.
+        self.flush_requests();
         let env = self.env;
         self.call(self.on_event.get(), &[uint(env, kind), a, b, c])
+    }
+
+    /// Hands the requests queued by `request_cb` to JS in one call.
+    fn flush_requests(&self) {
+        let n = self.pend_n.replace(0);
+        if n == 0 {
+            return;
+        }
+        let env = self.env;
+        let _s = Scope::open(env);
+        let text = {
+            let mut t = self.pend_text.borrow_mut();
+            let v = latin1(env, &t);
+            t.clear();
+            v
+        };
+        // onBatch returns the exceptions its listeners threw (already answered with 500).
+        let errs = self.call(self.on_batch.get(), &[uint(env, n as u32), text]);
+        if let Some(errs) = errs {
+            let len = array_len(env, errs);
+            for i in 0..len {
+                let e = element(env, errs, i);
+                self.errors.borrow_mut().push(make_ref(env, e));
+            }
+        }
     }
 
     fn event_id(&self, kind: u32, id: u32) {
@@ -239,12 +277,26 @@ fn drive(srv: &Server) {
             if let Some(shard) = guard.as_mut() {
                 sync_raw(&srv.js, shard);
                 srv.js.in_turn.set(true);
-                match shard.run_ready() {
-                    Ok(n) => next = n,
-                    Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
+                // Turns until one brings no new requests: the responses JS wrote for a
+                // batch are flushed by the next turn (which may read more requests).
+                for round in 0.. {
+                    match shard.run_ready() {
+                        Ok(n) => next = n,
+                        Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
+                    }
+                    let had = srv.js.pend_n.get() > 0;
+                    srv.js.flush_requests();
+                    free_dead_socks(&srv.js);
+                    if !had {
+                        break;
+                    }
+                    if round == 8 {
+                        srv.js.in_turn.set(false);
+                        srv.js.kick();
+                        break;
+                    }
                 }
                 srv.js.in_turn.set(false);
-                free_dead_socks(&srv.js);
                 finished = shard.is_finished();
             }
         }
@@ -271,6 +323,10 @@ fn drive(srv: &Server) {
             srv.js.call(cb, &[uint(env, EV_SERVER_CLOSE), u, u, u]);
             delete_ref(env, srv.js.on_request.replace(null_mut()));
             delete_ref(env, srv.js.on_event.replace(null_mut()));
+            delete_ref(env, srv.js.on_batch.replace(null_mut()));
+            srv.js.batch_ptr.set(null_mut());
+            srv.js.batch_cap.set(0);
+            delete_ref(env, srv.js.batch_ref.replace(null_mut()));
             delete_ref(env, srv.self_ref.replace(null_mut()));
         }
         // SAFETY: closes the scope opened above; runs the nextTick queue and microtasks.
@@ -320,6 +376,7 @@ fn teardown(srv: &Server) {
             srv.js.in_turn.set(false);
         }
     }
+    srv.js.pend_n.set(0);
     // Raw sockets hold callbacks that hold the Js: break the cycle.
     let socks = std::mem::take(&mut *srv.js.socks.borrow_mut());
     drop(socks);
@@ -372,6 +429,7 @@ fn sync_raw(js: &Rc<Js>, shard: &mut Shard) {
 /// 'upgrade'/'connect': the request goes into the slab as a pair without a response, the
 /// socket into `socks`; JS gets both ids and the head bytes through `onRequest`.
 fn raw_cb(js: &Rc<Js>, req: Request, sock: ringhttp::api::Socket, head: Vec<u8>, kind: u32) {
+    js.flush_requests();
     let env = js.env;
     let _s = Scope::open(env);
     let method = latin1(env, req.method().as_bytes());
@@ -452,9 +510,12 @@ fn listen(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
     let opts = cx.arg(0);
     let addr = get_string(env, cx.arg(1))?;
-    let (on_req, on_ev) = (cx.arg(2), cx.arg(3));
+    let (on_req, on_ev, on_batch, batch) = (cx.arg(2), cx.arg(3), cx.arg(4), cx.arg(5));
+    let (batch_ptr, batch_len) = int32_array(env, batch).unwrap_or((null_mut(), 0));
     if type_of(env, on_req) != sys::ValueType::napi_function
         || type_of(env, on_ev) != sys::ValueType::napi_function
+        || type_of(env, on_batch) != sys::ValueType::napi_function
+        || batch_len < BATCH_INTS
     {
         return Err(JsError::with_code(
             "listen: callbacks expected",
@@ -515,6 +576,12 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         env,
         on_request: Cell::new(make_ref(env, on_req)),
         on_event: Cell::new(make_ref(env, on_ev)),
+        on_batch: Cell::new(make_ref(env, on_batch)),
+        batch_ref: Cell::new(make_ref(env, batch)),
+        batch_ptr: Cell::new(batch_ptr),
+        batch_cap: Cell::new(batch_len / BATCH_INTS),
+        pend_n: Cell::new(0),
+        pend_text: RefCell::new(Vec::with_capacity(4096)),
         in_turn: Cell::new(false),
         idle: Cell::new(idle),
         idle_active: Cell::new(false),
@@ -637,11 +704,34 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     });
 }
 
+/// Ints per request in the batch array: handle, flags, fd, method index (0: custom, the
+/// text at [start, url start)), text start, url start, url end.
+const BATCH_INTS: usize = 7;
+
+/// Methods JS has as constants (index in `METHOD_NAMES` of lib/server.js).
+fn method_index(m: &str) -> i32 {
+    match m {
+        "GET" => 1,
+        "HEAD" => 2,
+        "POST" => 3,
+        "PUT" => 4,
+        "DELETE" => 5,
+        "OPTIONS" => 6,
+        "PATCH" => 7,
+        _ => 0,
+    }
+}
+
+/// Queues a request for JS: its pair goes into the slab, its description into the batch
+/// array (no JS values are made here); `flush_requests` hands the batch over after the
+/// engine's dispatch, or before any other event.
 fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
-    let env = js.env;
-    let _s = Scope::open(env);
-    let method = latin1(env, req.method().as_bytes());
-    let url = latin1(env, req.url_bytes());
+    if js.pend_n.get() >= js.batch_cap.get() {
+        js.flush_requests();
+        if js.batch_cap.get() == 0 {
+            return; // the server is gone
+        }
+    }
     let mut flags = kind;
     if req.http_version_minor() == 1 {
         flags |= RF_HTTP11;
@@ -653,6 +743,17 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         flags |= RF_KEEPALIVE;
     }
     let fd = req.conn_fd();
+    let m = method_index(req.method());
+    let (start, url_start, url_end) = {
+        let mut t = js.pend_text.borrow_mut();
+        let start = t.len();
+        if m == 0 {
+            t.extend_from_slice(req.method().as_bytes());
+        }
+        let us = t.len();
+        t.extend_from_slice(req.url_bytes());
+        (start, us, t.len())
+    };
     let key = js.pairs.borrow_mut().insert(Pair {
         req: Some(req),
         res: Some(res),
@@ -660,11 +761,26 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         drain_hooked: false,
         body_started: false,
     });
-    let id = uint(env, key as u32 + 1);
-    js.call(
-        js.on_request.get(),
-        &[id, method, url, uint(env, flags), int(env, fd.into())],
-    );
+    let n = js.pend_n.get();
+    let vals = [
+        key as i32 + 1,
+        flags as i32,
+        fd,
+        m,
+        start as i32,
+        url_start as i32,
+        url_end as i32,
+    ];
+    // SAFETY: batch_ptr is the live Int32Array's memory (we hold a reference to it) with
+    // room for batch_cap * BATCH_INTS ints, and n < batch_cap; JS is not running.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            vals.as_ptr(),
+            js.batch_ptr.get().add(n * BATCH_INTS),
+            BATCH_INTS,
+        )
+    };
+    js.pend_n.set(n + 1);
 }
 
 // ---------------------------------------------------------------------------------------

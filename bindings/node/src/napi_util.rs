@@ -401,3 +401,22 @@ pub fn external<T>(env: Env, v: Value) -> JsResult<*mut T> {
     }
     Ok(p as *mut T)
 }
+
+/// The memory of an Int32Array: (data, length in ints).
+pub fn int32_array(env: Env, v: Value) -> Option<(*mut i32, usize)> {
+    let mut is_ta = false;
+    // SAFETY: type query on a live value.
+    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
+    if !is_ta {
+        return None;
+    }
+    let (mut ty, mut len, mut data, mut ab, mut off) = (0, 0usize, null_mut(), null_mut(), 0);
+    // SAFETY: v is a typed array.
+    let st = unsafe {
+        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off)
+    };
+    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::int32_array || data.is_null() {
+        return None;
+    }
+    Some((data as *mut i32, len))
+}
