@@ -68,6 +68,8 @@ struct Js {
     pend_text: RefCell<Vec<u8>>,
     /// Inside a shard turn: the turn's flush will pick up what JS changed.
     in_turn: Cell<bool>,
+    /// JS changed something during the turn (it needs another to be flushed).
+    touched: Cell<bool>,
     /// The idle handle that schedules a turn after JS acted outside one (null once closed).
     idle: Cell<*mut c_void>,
     idle_active: Cell<bool>,
@@ -93,7 +95,12 @@ struct Js {
 impl Js {
     /// Something changed outside a turn: run one soon (next loop iteration).
     fn kick(&self) {
-        if self.in_turn.get() || self.idle_active.get() {
+        if self.in_turn.get() {
+            // The turn may already be past its flush: `drive` runs another one.
+            self.touched.set(true);
+            return;
+        }
+        if self.idle_active.get() {
             return;
         }
         let h = self.idle.get();
@@ -280,14 +287,14 @@ fn drive(srv: &Server) {
                 // Turns until one brings no new requests: the responses JS wrote for a
                 // batch are flushed by the next turn (which may read more requests).
                 for round in 0.. {
+                    srv.js.touched.set(false);
                     match shard.run_ready() {
                         Ok(n) => next = n,
                         Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
                     }
-                    let had = srv.js.pend_n.get() > 0;
                     srv.js.flush_requests();
                     free_dead_socks(&srv.js);
-                    if !had {
+                    if !srv.js.touched.get() {
                         break;
                     }
                     if round == 8 {
@@ -583,6 +590,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         pend_n: Cell::new(0),
         pend_text: RefCell::new(Vec::with_capacity(4096)),
         in_turn: Cell::new(false),
+        touched: Cell::new(false),
         idle: Cell::new(idle),
         idle_active: Cell::new(false),
         errors: RefCell::new(Vec::new()),
