@@ -34,6 +34,9 @@ function IncomingMessage(server, handle, method, url, flags, fd) {
   this._h = handle;
   this._fd = fd;
   this._rawHead = undefined;
+  this._text = null;
+  this._hs = 0;
+  this._he = 0;
   this._bodyDone = false;
   this._flags = flags;
   this.method = method;
@@ -81,7 +84,8 @@ Object.defineProperties(proto, {
       if (this._rawHeaders === null) {
         this._rawHeaders = this._h !== 0
           ? native.reqRawHeaders(this._server._h, this._h)
-          : parseHead(this._rawHead, this._server.maxHeadersCount);
+          : parseHead(this._rawHead !== undefined || this._text === null ? this._rawHead : this._text.slice(this._hs, this._he),
+            this._server.maxHeadersCount);
       }
       return this._rawHeaders;
     },

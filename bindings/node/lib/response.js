@@ -14,6 +14,7 @@ const RM_BITS = {
 };
 const WF_RELEASE = 64;
 const WF_SNAPSHOT = 128;
+const WF_MESSAGE = 256;
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
@@ -322,7 +323,8 @@ proto.write = function write(chunk, encoding, cb) {
     this._sent = true;
     this._frozen = true;
     const head = this._headStr();
-    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), head, this._wflags(), chunk, nPairs);
+    const msg = this._message();
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, this._wflags() | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
   } else {
     ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
   }
@@ -363,13 +365,15 @@ proto.end = function end(chunk, encoding, cb) {
   const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
   if (release) {
     flags |= WF_RELEASE;
-    if (req._rawHeaders === null) flags |= WF_SNAPSHOT;
+    if (req._rawHeaders === null && req._text === null) flags |= WF_SNAPSHOT;
   }
   let snap;
   if (!this._sent) {
     checkStatus(this.statusCode);
     const head = this._headStr();
-    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), head, flags, chunk, nPairs);
+    const msg = this._message();
+    if (msg !== undefined) flags |= WF_MESSAGE;
+    snap = native.resEnd(this._server._h, this._h, this.statusCode, msg, head, flags, chunk, nPairs);
     this._sent = true;
     this._frozen = true;
   } else {
@@ -377,7 +381,7 @@ proto.end = function end(chunk, encoding, cb) {
   }
   this._ended = true;
   if (release) {
-    req._rawHead = snap;
+    if (snap !== undefined) req._rawHead = snap;
     req._h = 0;
     this._h = 0;
   }
@@ -452,8 +456,8 @@ proto._maybeRelease = function _maybeRelease() {
       (req._bodyId !== 0 && !req._bodyDone)) {
     return;
   }
-  const snap = native.release(this._server._h, this._h, req._rawHeaders === null);
-  req._rawHead = snap;
+  const snap = native.release(this._server._h, this._h, req._rawHeaders === null && req._text === null);
+  if (snap !== undefined) req._rawHead = snap;
   req._h = 0;
   this._h = 0;
 };

@@ -64,7 +64,7 @@ function serverError(server, res, err) {
 // Indexes of the methods the addon passes as numbers.
 const METHOD_NAMES = [undefined, 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 // Ints per request in the batch array (see request_cb in src/lib.rs).
-const BATCH_INTS = 7;
+const BATCH_INTS = 9;
 const BATCH_CAP = 1024;
 
 // The requests of one engine turn: descriptions in server._batch, custom methods and
@@ -76,10 +76,9 @@ function makeOnBatch(server) {
     let errs;
     for (let i = 0, o = 0; i < n; i++, o += BATCH_INTS) {
       const m = b[o + 3];
-      const us = b[o + 5];
-      const method = m !== 0 ? METHOD_NAMES[m] : text.slice(b[o + 4], us);
+      const method = m !== 0 ? METHOD_NAMES[m] : text.slice(b[o + 4], b[o + 7]);
       try {
-        onRequest(server, b[o], method, text.slice(us, b[o + 6]), b[o + 1], b[o + 2]);
+        onRequest(server, b[o], method, text.slice(b[o + 5], b[o + 6]), b[o + 1], b[o + 2], text, b[o + 7], b[o + 8]);
       } catch (err) {
         (errs || (errs = [])).push(err);
       }
@@ -95,9 +94,15 @@ function makeOnRequest(server) {
   };
 }
 
-function onRequest(server, handle, method, url, flags, fd) {
+function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
   {
     const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
+    if (text !== undefined) {
+      // The head's bytes, for reading headers after the engine's request is released.
+      req._text = text;
+      req._hs = hs;
+      req._he = he;
+    }
     const res = new server._ServerResponse(server, handle, req);
     try {
       if ((flags & (F_CONTINUE | F_EXPECTATION)) === 0) {

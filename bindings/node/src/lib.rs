@@ -713,8 +713,10 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
 }
 
 /// Ints per request in the batch array: handle, flags, fd, method index (0: custom, the
-/// text at [start, url start)), text start, url start, url end.
-const BATCH_INTS: usize = 7;
+/// text at [start, head start)), start, url start, url end, head start, head end. The
+/// request head's bytes go into the batch text whole (JS slices the url out of them and
+/// keeps them for reading headers after the engine's request is released).
+const BATCH_INTS: usize = 9;
 
 /// Methods JS has as constants (index in `METHOD_NAMES` of lib/server.js).
 fn method_index(m: &str) -> i32 {
@@ -752,15 +754,25 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
     }
     let fd = req.conn_fd();
     let m = method_index(req.method());
-    let (start, url_start, url_end) = {
+    let (start, url_start, url_end, head_start, head_end) = {
         let mut t = js.pend_text.borrow_mut();
         let start = t.len();
         if m == 0 {
             t.extend_from_slice(req.method().as_bytes());
         }
-        let us = t.len();
-        t.extend_from_slice(req.url_bytes());
-        (start, us, t.len())
+        let head = req.raw_head();
+        let url = req.url_bytes();
+        let hs = t.len();
+        t.extend_from_slice(head);
+        let he = t.len();
+        // The url is a span of the head; copy it apart if it ever is not.
+        let off = (url.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+        if off <= head.len() && url.len() <= head.len() - off {
+            (start, hs + off, hs + off + url.len(), hs, he)
+        } else {
+            t.extend_from_slice(url);
+            (start, he, t.len(), hs, he)
+        }
     };
     let key = js.pairs.borrow_mut().insert(Pair {
         req: Some(req),
@@ -778,6 +790,8 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         start as i32,
         url_start as i32,
         url_end as i32,
+        head_start as i32,
+        head_end as i32,
     ];
     // SAFETY: batch_ptr is the live Int32Array's memory (we hold a reference to it) with
     // room for batch_cap * BATCH_INTS ints, and n < batch_cap; JS is not running.
@@ -905,6 +919,8 @@ const WF_RM_TE: u32 = 32;
 const WF_RELEASE: u32 = 64;
 /// end() with release: return the request head's bytes (JS had not read the headers).
 const WF_SNAPSHOT: u32 = 128;
+/// A status message other than the standard one is at arg 3.
+const WF_MESSAGE: u32 = 256;
 
 /// A pending head read from `(status, message, headers, flags, .., .., pairs)` at args
 /// 2..=5 and 7: `headers` is one string of names and values separated by NUL
@@ -975,16 +991,16 @@ fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
             "ERR_INVALID_ARG_TYPE",
         ));
     }
-    let msg = cx.arg(3);
-    let message = if is_nullish(env, msg) {
+    let flags = get_u32(env, cx.arg(5));
+    let message = if flags & WF_MESSAGE == 0 {
         None
     } else {
-        Some(get_string(env, msg)?)
+        Some(get_string(env, cx.arg(3))?)
     };
     Ok(Some(Head {
         status: status as u16,
         message,
-        flags: get_u32(env, cx.arg(5)),
+        flags,
         pairs,
         text,
     }))

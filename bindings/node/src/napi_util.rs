@@ -172,6 +172,19 @@ pub fn get_string(env: Env, v: Value) -> JsResult<String> {
 
 /// Body bytes from a JS string (UTF-8) or any Uint8Array/Buffer; calls `f` with them.
 pub fn with_bytes<R>(env: Env, v: Value, f: impl FnOnce(&[u8]) -> R) -> JsResult<R> {
+    // Strings first, without a typeof: napi says when it is not one.
+    let mut stack = std::mem::MaybeUninit::<[u8; 1024]>::uninit();
+    let mut len = 0usize;
+    // SAFETY: the buffer pointer and its length are consistent; napi NUL-terminates and
+    // writes whole UTF-8 characters only.
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr() as *mut _, 1024, &mut len)
+    };
+    if st == sys::Status::napi_ok && len + 1 < 1024 {
+        // SAFETY: napi initialised the first len bytes.
+        let b = unsafe { std::slice::from_raw_parts(stack.as_ptr() as *const u8, len) };
+        return Ok(f(b));
+    }
     match type_of(env, v) {
         t if t == sys::ValueType::napi_string => {
             let mut stack = [0u8; 1024];
