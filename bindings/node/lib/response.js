@@ -234,7 +234,51 @@ proto._mergeHeader = function _mergeHeader(k, v) {
 // The head's headers as one string for the engine: `name\0value\0name\0value...`, one
 // pair per value (arrays repeat the name); `nPairs` says how many pairs it holds.
 let nPairs = 0;
+// The last writeHead object's pairs and string: handlers usually pass the same names and
+// values every time, and a cached string is already flat for the addon to read.
+const cacheKV = [];
+let cacheStr = '';
+let cacheN = -1;
+function cachedObjHead(o) {
+  let i = 0;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v !== 'string' || i >= 16 || cacheKV[i] !== k || cacheKV[i + 1] !== v) return null;
+    i += 2;
+  }
+  return i === cacheN * 2 ? cacheStr : null;
+}
+function storeObjHead(o, str, n) {
+  let i = 0;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v !== 'string' || i >= 16) {
+      cacheN = -1;
+      return;
+    }
+    cacheKV[i] = k;
+    cacheKV[i + 1] = v;
+    i += 2;
+  }
+  cacheN = n;
+  cacheStr = str;
+}
+
 proto._headStr = function _headStr() {
+  const o = this._whObj;
+  if (this._hdrs === null && o !== null && cacheN > 0) {
+    const hit = cachedObjHead(o);
+    if (hit !== null) {
+      nPairs = cacheN;
+      return hit;
+    }
+  }
+  const str = this._buildHeadStr();
+  if (this._hdrs === null && o !== null && nPairs > 0 && nPairs <= 8) storeObjHead(o, str, nPairs);
+  return str;
+};
+
+proto._buildHeadStr = function _buildHeadStr() {
   let out = '';
   let n = 0;
   const h = this._hdrs;

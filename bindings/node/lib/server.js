@@ -96,14 +96,19 @@ function makeOnRequest(server) {
 
 function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
   {
-    const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
+    // The default classes by name: a constant target the JIT can inline.
+    const req = server._IncomingMessage === IncomingMessage
+      ? new IncomingMessage(server, handle, method, url, flags, fd)
+      : new server._IncomingMessage(server, handle, method, url, flags, fd);
     if (text !== undefined) {
       // The head's bytes, for reading headers after the engine's request is released.
       req._text = text;
       req._hs = hs;
       req._he = he;
     }
-    const res = new server._ServerResponse(server, handle, req);
+    const res = server._ServerResponse === ServerResponse
+      ? new ServerResponse(server, handle, req)
+      : new server._ServerResponse(server, handle, req);
     try {
       if ((flags & (F_CONTINUE | F_EXPECTATION)) === 0) {
         server.emit('request', req, res);
