@@ -29,26 +29,20 @@ function addHeaderLine(dest, field, value, joinDuplicates) {
   }
 }
 
-function IncomingMessage(server, handle, method, url, flags, fd) {
+// `text`/`hs`/`he`: the batch text the request head's bytes are in, and where.
+function IncomingMessage(server, handle, method, url, flags, fd, text, hs, he) {
   this._server = server;
   this._h = handle;
   this._fd = fd;
-  this._rawHead = undefined;
-  this._text = null;
-  this._hs = 0;
-  this._he = 0;
-  this._bodyDone = false;
   this._flags = flags;
+  this._text = text === undefined ? null : text;
+  this._hs = hs | 0;
+  this._he = he | 0;
+  this._res = null;
   this.method = method;
   this.url = url;
   this._headers = null;
   this._rawHeaders = null;
-  this._trailers = null;
-  this._rawTrailers = null;
-  this._bodyId = 0;
-  this._pausedNative = false;
-  this._endPushed = false;
-  this._socket = null;
   this.complete = false;
   this.aborted = false;
   this.upgrade = false;
@@ -57,6 +51,19 @@ function IncomingMessage(server, handle, method, url, flags, fd) {
 }
 Object.setPrototypeOf(IncomingMessage.prototype, Readable.prototype);
 Object.setPrototypeOf(IncomingMessage, Readable);
+
+// Internal state most requests never change: defaults on the prototype (an own property
+// appears when one is set), so a request object stays small.
+Object.assign(IncomingMessage.prototype, {
+  _rawHead: undefined,
+  _bodyDone: false,
+  _trailers: null,
+  _rawTrailers: null,
+  _bodyId: 0,
+  _pausedNative: false,
+  _endPushed: false,
+  _socket: null,
+});
 
 // The Readable state is created on first use (any stream method or property).
 Object.defineProperty(IncomingMessage.prototype, '_readableState', {

@@ -58,17 +58,21 @@ function ServerResponse(server, handle, req) {
   this._frozen = false;
   this._sent = false;
   this._ended = false;
-  this._finished = false;
-  this._closed = false;
-  this._destroyed = false;
-  this._hooked = false;
-  this._needDrain = false;
-  this._socket = null;
 }
 Object.setPrototypeOf(ServerResponse.prototype, Writable.prototype);
 Object.setPrototypeOf(ServerResponse, Writable);
 
 const proto = ServerResponse.prototype;
+
+// State the common path never changes: defaults on the prototype (see incoming.js).
+Object.assign(proto, {
+  _finished: false,
+  _closed: false,
+  _destroyed: false,
+  _hooked: false,
+  _needDrain: false,
+  _socket: null,
+});
 
 function accessor(name, get, set) {
   Object.defineProperty(proto, name, {

@@ -98,14 +98,8 @@ function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
   {
     // The default classes by name: a constant target the JIT can inline.
     const req = server._IncomingMessage === IncomingMessage
-      ? new IncomingMessage(server, handle, method, url, flags, fd)
-      : new server._IncomingMessage(server, handle, method, url, flags, fd);
-    if (text !== undefined) {
-      // The head's bytes, for reading headers after the engine's request is released.
-      req._text = text;
-      req._hs = hs;
-      req._he = he;
-    }
+      ? new IncomingMessage(server, handle, method, url, flags, fd, text, hs, he)
+      : new server._IncomingMessage(server, handle, method, url, flags, fd, text, hs, he);
     const res = server._ServerResponse === ServerResponse
       ? new ServerResponse(server, handle, req)
       : new server._ServerResponse(server, handle, req);
