@@ -63,6 +63,7 @@ Object.assign(IncomingMessage.prototype, {
   _pausedNative: false,
   _endPushed: false,
   _socket: null,
+  _tmo: false,
 });
 
 // The Readable state is created on first use (any stream method or property).
@@ -257,7 +258,12 @@ proto._dump = function _dump() {
 };
 
 proto.setTimeout = function setTimeout(msecs, cb) {
-  if (cb) this.once('timeout', cb);
+  if (cb) this.on('timeout', cb);
+  if (this._h !== 0 && this._server._h !== null) {
+    this._tmo = true;
+    this._server._reqTimeouts.set(this._h, this);
+    native.msgTimeout(this._server._h, this._h, msecs, false);
+  }
   this.socket.setTimeout(msecs);
   return this;
 };

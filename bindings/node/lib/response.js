@@ -72,6 +72,7 @@ Object.assign(proto, {
   _hooked: false,
   _needDrain: false,
   _socket: null,
+  _tmo: false,
 });
 
 function accessor(name, get, set) {
@@ -429,6 +430,7 @@ proto.end = function end(chunk, encoding, cb) {
   }
   this._ended = true;
   if (release) {
+    if (req._tmo || this._tmo) dropTimeouts(this);
     if (snap !== undefined) req._rawHead = snap;
     req._h = 0;
     this._h = 0;
@@ -470,9 +472,21 @@ proto.addTrailers = function addTrailers(headers) {
 
 proto.setTimeout = function setTimeout(msecs, cb) {
   if (cb) this.on('timeout', cb);
+  if (this._h !== 0 && !this._ended && this._server._h !== null) {
+    this._tmo = true;
+    this._server._resTimeouts.set(this._h, this);
+    native.msgTimeout(this._server._h, this._h, msecs, true);
+  }
   if (this.socket) this.socket.setTimeout(msecs);
   return this;
 };
+
+// The engine's request/response are going away: forget their timeout routing.
+function dropTimeouts(res) {
+  const req = res.req;
+  if (req._tmo) res._server._reqTimeouts.delete(res._h);
+  if (res._tmo) res._server._resTimeouts.delete(res._h);
+}
 
 proto.cork = function cork() {};
 proto.uncork = function uncork() {};
@@ -504,6 +518,7 @@ proto._maybeRelease = function _maybeRelease() {
       (req._bodyId !== 0 && !req._bodyDone)) {
     return;
   }
+  if (req._tmo || this._tmo) dropTimeouts(this);
   const snap = native.release(this._server._h, this._h, req._rawHeaders === null && req._text === null);
   if (snap !== undefined) req._rawHead = snap;
   req._h = 0;

@@ -24,6 +24,8 @@ const EV_SOCK_DATA = 12;
 const EV_SOCK_END = 13;
 const EV_SOCK_DRAIN = 14;
 const EV_SOCK_CLOSE = 15;
+const EV_REQ_TIMEOUT = 16;
+const EV_RES_TIMEOUT = 17;
 
 const F_CONTINUE = 8;
 const F_EXPECTATION = 16;
@@ -220,12 +222,22 @@ function makeOnEvent(server) {
         }
         return undefined;
       }
+      case EV_REQ_TIMEOUT:
+      case EV_RES_TIMEOUT: {
+        // Node's socketOnTimeout: the incomplete request's and the current response's
+        // 'timeout' come first (the engine calls them, then EV_TIMEOUT).
+        const m = (kind === EV_REQ_TIMEOUT ? server._reqTimeouts : server._resTimeouts).get(a);
+        if (m !== undefined && m.emit('timeout', m.socket)) server._timeoutHandled = true;
+        return undefined;
+      }
       case EV_TIMEOUT: {
         const s = server._socketFor(a);
+        const handled = server._timeoutHandled;
+        server._timeoutHandled = false;
         const hadSocketListener = s.listenerCount('timeout') > 0;
         s.emit('timeout');
         if (server.listenerCount('timeout') > 0) server.emit('timeout', s);
-        else if (!hadSocketListener) s.destroy();
+        else if (!hadSocketListener && !handled) s.destroy();
         return undefined;
       }
       case EV_CLIENT_ERROR:
@@ -291,6 +303,9 @@ class Server extends EE {
     this._responses = new Map();
     this._sockets = new Map();
     this._raw = new Map();
+    this._reqTimeouts = new Map();
+    this._resTimeouts = new Map();
+    this._timeoutHandled = false;
     this._onRequest = makeOnRequest(this);
     this._onEvent = makeOnEvent(this);
     this._batch = new Int32Array(BATCH_INTS * BATCH_CAP);

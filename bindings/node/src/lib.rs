@@ -40,6 +40,8 @@ const EV_SOCK_DATA: u32 = 12;
 const EV_SOCK_END: u32 = 13;
 const EV_SOCK_DRAIN: u32 = 14;
 const EV_SOCK_CLOSE: u32 = 15;
+const EV_REQ_TIMEOUT: u32 = 16;
+const EV_RES_TIMEOUT: u32 = 17;
 
 // Flags of `onRequest(handle, method, url, flags)`.
 const RF_HTTP11: u32 = 1;
@@ -1164,6 +1166,29 @@ fn res_hook(cx: &Cx) -> JsResult<Value> {
     Ok(boolean(cx.env, ok))
 }
 
+/// msgTimeout(server, handle, msecs, response): `req.setTimeout` / `res.setTimeout`: the
+/// connection's inactivity timeout, and a 'timeout' event for the message (the engine then
+/// leaves the connection open; JS destroys it if nobody listened).
+fn msg_timeout(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let id = get_u32(env, cx.arg(1));
+    let ms = Duration::from_millis(get_f64(env, cx.arg(2)).unwrap_or(0.0).max(0.0) as u64);
+    let on_res = get_bool(env, cx.arg(3));
+    let j = js_rc(cx)?;
+    with_pair(cx, |js, p| {
+        if on_res {
+            if let Some(res) = p.res.as_mut() {
+                res.set_timeout(ms, move |_| j.event_id(EV_RES_TIMEOUT, id));
+            }
+        } else if let Some(req) = &p.req {
+            req.set_timeout(ms, move |_| j.event_id(EV_REQ_TIMEOUT, id));
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
 fn res_continue(cx: &Cx) -> JsResult<Value> {
     with_pair(cx, |js, p| {
         if let Some(res) = p.res.as_mut() {
@@ -1450,6 +1475,7 @@ exports! {
     c"resEnd" => res_end,
     c"resHook" => res_hook,
     c"resContinue" => res_continue,
+    c"msgTimeout" => msg_timeout,
     c"resTrailers" => res_trailers,
     c"reqRawHeaders" => req_raw_headers,
     c"reqRawTrailers" => req_raw_trailers,

@@ -413,3 +413,27 @@ test('a NUL or CR/LF inside a writeHead header value is rejected, not split into
   assert.deepStrictEqual(codes, ['ERR_INVALID_CHAR', 'ERR_INVALID_CHAR']);
   await close(s);
 });
+
+test('req.setTimeout / res.setTimeout: timeout events for the message; the connection stays', async () => {
+  const s = http.createServer((req, res) => {
+    if (req.url === '/res') {
+      res.setTimeout(150, () => res.end('late'));
+    } else {
+      req.setTimeout(150, () => {
+        res.writeHead(408, { Connection: 'close' });
+        res.end('slow body');
+      });
+      req.resume();
+    }
+  });
+  const port = await listen(s);
+  let t0 = Date.now();
+  const a = await raw(port, 'GET /res HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.match(a, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nlate$/);
+  assert.ok(Date.now() - t0 >= 130, `after ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  const b = await raw(port, 'POST /req HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', { until: (o) => /slow body(\r\n0\r\n\r\n)?$/.test(o) });
+  assert.match(b, /^HTTP\/1\.1 408 Request Timeout\r\n[^]*slow body(\r\n0\r\n\r\n)?$/);
+  assert.ok(Date.now() - t0 >= 130, `after ${Date.now() - t0} ms`);
+  await close(s);
+});
