@@ -1,7 +1,7 @@
 // Types for ringhttp's Node binding: the server side of @types/node's `http` module.
 /// <reference types="node" />
 import type { EventEmitter } from 'events';
-import type { Readable, Writable } from 'stream';
+import type { Duplex, Readable, Writable } from 'stream';
 import type { Socket } from 'net';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, OutgoingHttpHeader } from 'http';
 
@@ -103,6 +103,8 @@ export declare class Server extends EventEmitter {
   on(event: 'request' | 'checkContinue' | 'checkExpectation', listener: RequestListener): this;
   on(event: 'connection' | 'timeout', listener: (socket: Socket) => void): this;
   on(event: 'clientError', listener: (err: Error, socket: Socket) => void): this;
+  /** The socket is a stream.Duplex shaped like a net.Socket over the raw connection. */
+  on(event: 'upgrade' | 'connect', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): this;
   on(event: 'close' | 'listening', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;

@@ -29,23 +29,20 @@ function addHeaderLine(dest, field, value, joinDuplicates) {
   }
 }
 
-function IncomingMessage(server, handle, method, url, flags, fd) {
+// `text`/`hs`/`he`: the batch text the request head's bytes are in, and where.
+function IncomingMessage(server, handle, method, url, flags, fd, text, hs, he) {
   this._server = server;
   this._h = handle;
   this._fd = fd;
-  this._rawHead = undefined;
-  this._bodyDone = false;
   this._flags = flags;
+  this._text = text === undefined ? null : text;
+  this._hs = hs | 0;
+  this._he = he | 0;
+  this._res = null;
   this.method = method;
   this.url = url;
   this._headers = null;
   this._rawHeaders = null;
-  this._trailers = null;
-  this._rawTrailers = null;
-  this._bodyId = 0;
-  this._pausedNative = false;
-  this._endPushed = false;
-  this._socket = null;
   this.complete = false;
   this.aborted = false;
   this.upgrade = false;
@@ -54,6 +51,20 @@ function IncomingMessage(server, handle, method, url, flags, fd) {
 }
 Object.setPrototypeOf(IncomingMessage.prototype, Readable.prototype);
 Object.setPrototypeOf(IncomingMessage, Readable);
+
+// Internal state most requests never change: defaults on the prototype (an own property
+// appears when one is set), so a request object stays small.
+Object.assign(IncomingMessage.prototype, {
+  _rawHead: undefined,
+  _bodyDone: false,
+  _trailers: null,
+  _rawTrailers: null,
+  _bodyId: 0,
+  _pausedNative: false,
+  _endPushed: false,
+  _socket: null,
+  _tmo: false,
+});
 
 // The Readable state is created on first use (any stream method or property).
 Object.defineProperty(IncomingMessage.prototype, '_readableState', {
@@ -81,7 +92,8 @@ Object.defineProperties(proto, {
       if (this._rawHeaders === null) {
         this._rawHeaders = this._h !== 0
           ? native.reqRawHeaders(this._server._h, this._h)
-          : parseHead(this._rawHead, this._server.maxHeadersCount);
+          : parseHead(this._rawHead !== undefined || this._text === null ? this._rawHead : this._text.slice(this._hs, this._he),
+            this._server.maxHeadersCount);
       }
       return this._rawHeaders;
     },
@@ -232,7 +244,7 @@ proto._destroy = function _destroy(err, cb) {
     this.aborted = true;
     this.emit('aborted');
   }
-  if (!this.complete) native.fdDestroy(this._fd);
+  if (!this.complete && this._server._h !== null) native.connDestroy(this._server._h, this._fd, this._h);
   if (err && this.listenerCount('error') === 0) cb();
   else cb(err);
 };
@@ -246,7 +258,12 @@ proto._dump = function _dump() {
 };
 
 proto.setTimeout = function setTimeout(msecs, cb) {
-  if (cb) this.once('timeout', cb);
+  if (cb) this.on('timeout', cb);
+  if (this._h !== 0 && this._server._h !== null) {
+    this._tmo = true;
+    this._server._reqTimeouts.set(this._h, this);
+    native.msgTimeout(this._server._h, this._h, msecs, false);
+  }
   this.socket.setTimeout(msecs);
   return this;
 };

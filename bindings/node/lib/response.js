@@ -14,6 +14,7 @@ const RM_BITS = {
 };
 const WF_RELEASE = 64;
 const WF_SNAPSHOT = 128;
+const WF_MESSAGE = 256;
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
@@ -43,12 +44,6 @@ function validateHeaderValue(name, value) {
   }
 }
 
-function headerValue(v) {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(String);
-  return String(v);
-}
-
 function ServerResponse(server, handle, req) {
   this._server = server;
   this._h = handle;
@@ -63,17 +58,22 @@ function ServerResponse(server, handle, req) {
   this._frozen = false;
   this._sent = false;
   this._ended = false;
-  this._finished = false;
-  this._closed = false;
-  this._destroyed = false;
-  this._hooked = false;
-  this._needDrain = false;
-  this._socket = null;
 }
 Object.setPrototypeOf(ServerResponse.prototype, Writable.prototype);
 Object.setPrototypeOf(ServerResponse, Writable);
 
 const proto = ServerResponse.prototype;
+
+// State the common path never changes: defaults on the prototype (see incoming.js).
+Object.assign(proto, {
+  _finished: false,
+  _closed: false,
+  _destroyed: false,
+  _hooked: false,
+  _needDrain: false,
+  _socket: null,
+  _tmo: false,
+});
 
 function accessor(name, get, set) {
   Object.defineProperty(proto, name, {
@@ -201,8 +201,8 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
     if (obj === undefined) obj = reason;
   }
   this.statusCode = statusCode;
-  // Node fixes the framing here: without a Content-Length the body will be chunked.
-  this._rm |= RM_BITS['content-length'];
+  // Node fixes the framing here (chunked unless a Content-Length is set). We let a
+  // following end(data) with nothing written send Content-Length instead (see README).
   if (obj) {
     if (Array.isArray(obj)) {
       if (obj.length && Array.isArray(obj[0])) {
@@ -236,22 +236,85 @@ proto._mergeHeader = function _mergeHeader(k, v) {
   else cur[1] = (Array.isArray(cur[1]) ? cur[1] : [cur[1]]).concat(v);
 };
 
-proto._flat = function _flat() {
-  const out = [];
+// The head's headers as one string for the engine: `name\0value\0name\0value...`, one
+// pair per value (arrays repeat the name); `nPairs` says how many pairs it holds.
+let nPairs = 0;
+// The last writeHead object's pairs and string: handlers usually pass the same names and
+// values every time, and a cached string is already flat for the addon to read.
+const cacheKV = [];
+let cacheStr = '';
+let cacheN = -1;
+function cachedObjHead(o) {
+  let i = 0;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v !== 'string' || i >= 16 || cacheKV[i] !== k || cacheKV[i + 1] !== v) return null;
+    i += 2;
+  }
+  return i === cacheN * 2 ? cacheStr : null;
+}
+function storeObjHead(o, str, n) {
+  let i = 0;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v !== 'string' || i >= 16) {
+      cacheN = -1;
+      return;
+    }
+    cacheKV[i] = k;
+    cacheKV[i + 1] = v;
+    i += 2;
+  }
+  cacheN = n;
+  cacheStr = str;
+}
+
+proto._headStr = function _headStr() {
+  const o = this._whObj;
+  if (this._hdrs === null && o !== null && cacheN > 0) {
+    const hit = cachedObjHead(o);
+    if (hit !== null) {
+      nPairs = cacheN;
+      return hit;
+    }
+  }
+  const str = this._buildHeadStr();
+  if (this._hdrs === null && o !== null && nPairs > 0 && nPairs <= 8) storeObjHead(o, str, nPairs);
+  return str;
+};
+
+proto._buildHeadStr = function _buildHeadStr() {
+  let out = '';
+  let n = 0;
   const h = this._hdrs;
   if (h !== null) {
     for (const k in h) {
       const e = h[k];
-      out.push(e[0], headerValue(e[1]));
+      const v = e[1];
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          out += (n++ === 0 ? '' : '\0') + e[0] + '\0' + String(v[i]);
+        }
+      } else {
+        out += (n++ === 0 ? '' : '\0') + e[0] + '\0' + (typeof v === 'string' ? v : String(v));
+      }
     }
   }
   const o = this._whObj;
   if (o !== null) {
     for (const k in o) {
       const v = o[k];
-      if (v !== undefined) out.push(k, headerValue(v));
+      if (v === undefined) continue;
+      if (typeof v === 'string') {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + v;
+      } else if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v[i]);
+      } else {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v);
+      }
     }
   }
+  nPairs = n;
   return out;
 };
 
@@ -308,9 +371,11 @@ proto.write = function write(chunk, encoding, cb) {
     checkStatus(this.statusCode);
     this._sent = true;
     this._frozen = true;
-    ok = native.resWrite(this._server._h, this._h, this.statusCode, this._message(), this._flat(), this._wflags(), chunk);
+    const head = this._headStr();
+    const msg = this._message();
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, this._wflags() | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
   } else {
-    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk);
+    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
   }
   if (!ok) this._needDrain = true;
   if (typeof cb === 'function') process.nextTick(cb);
@@ -349,20 +414,24 @@ proto.end = function end(chunk, encoding, cb) {
   const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
   if (release) {
     flags |= WF_RELEASE;
-    if (req._rawHeaders === null) flags |= WF_SNAPSHOT;
+    if (req._rawHeaders === null && req._text === null) flags |= WF_SNAPSHOT;
   }
   let snap;
   if (!this._sent) {
     checkStatus(this.statusCode);
-    snap = native.resEnd(this._server._h, this._h, this.statusCode, this._message(), this._flat(), flags, chunk);
+    const head = this._headStr();
+    const msg = this._message();
+    if (msg !== undefined) flags |= WF_MESSAGE;
+    snap = native.resEnd(this._server._h, this._h, this.statusCode, msg, head, flags, chunk, nPairs);
     this._sent = true;
     this._frozen = true;
   } else {
-    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk);
+    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk, 0);
   }
   this._ended = true;
   if (release) {
-    req._rawHead = snap;
+    if (req._tmo || this._tmo) dropTimeouts(this);
+    if (snap !== undefined) req._rawHead = snap;
     req._h = 0;
     this._h = 0;
   }
@@ -403,9 +472,21 @@ proto.addTrailers = function addTrailers(headers) {
 
 proto.setTimeout = function setTimeout(msecs, cb) {
   if (cb) this.on('timeout', cb);
+  if (this._h !== 0 && !this._ended && this._server._h !== null) {
+    this._tmo = true;
+    this._server._resTimeouts.set(this._h, this);
+    native.msgTimeout(this._server._h, this._h, msecs, true);
+  }
   if (this.socket) this.socket.setTimeout(msecs);
   return this;
 };
+
+// The engine's request/response are going away: forget their timeout routing.
+function dropTimeouts(res) {
+  const req = res.req;
+  if (req._tmo) res._server._reqTimeouts.delete(res._h);
+  if (res._tmo) res._server._resTimeouts.delete(res._h);
+}
 
 proto.cork = function cork() {};
 proto.uncork = function uncork() {};
@@ -416,7 +497,7 @@ proto.destroy = function destroy(err) {
   if (this._destroyed) return this;
   this._destroyed = true;
   if (!this._hooked) this._hook();
-  native.fdDestroy(this.req._fd);
+  if (this._server._h !== null) native.connDestroy(this._server._h, this.req._fd, this._h);
   if (err) process.nextTick(() => this.emit('error', err));
   return this;
 };
@@ -437,8 +518,9 @@ proto._maybeRelease = function _maybeRelease() {
       (req._bodyId !== 0 && !req._bodyDone)) {
     return;
   }
-  const snap = native.release(this._server._h, this._h, req._rawHeaders === null);
-  req._rawHead = snap;
+  if (req._tmo || this._tmo) dropTimeouts(this);
+  const snap = native.release(this._server._h, this._h, req._rawHeaders === null && req._text === null);
+  if (snap !== undefined) req._rawHead = snap;
   req._h = 0;
   this._h = 0;
 };

@@ -7,6 +7,7 @@ const native = require('./native');
 const { IncomingMessage } = require('./incoming');
 const { ServerResponse } = require('./response');
 const { Socket } = require('./socket');
+const { RawSocket } = require('./rawsocket');
 
 const EV_CONNECTION = 1;
 const EV_CONN_CLOSE = 2;
@@ -19,10 +20,18 @@ const EV_FINISH = 8;
 const EV_CLOSE = 9;
 const EV_DRAIN = 10;
 const EV_SERVER_CLOSE = 11;
+const EV_SOCK_DATA = 12;
+const EV_SOCK_END = 13;
+const EV_SOCK_DRAIN = 14;
+const EV_SOCK_CLOSE = 15;
+const EV_REQ_TIMEOUT = 16;
+const EV_RES_TIMEOUT = 17;
 
 const F_CONTINUE = 8;
 const F_EXPECTATION = 16;
 const F_BODY = 2;
+const F_UPGRADE = 32;
+const F_CONNECT = 64;
 
 const PARSE_MESSAGES = {
   HPE_HEADER_OVERFLOW: 'Header overflow',
@@ -54,10 +63,48 @@ function serverError(server, res, err) {
   }
 }
 
+// Indexes of the methods the addon passes as numbers.
+const METHOD_NAMES = [undefined, 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
+// Ints per request in the batch array (see request_cb in src/lib.rs).
+const BATCH_INTS = 9;
+const BATCH_CAP = 1024;
+
+// The requests of one engine turn: descriptions in server._batch, custom methods and
+// urls in `text`. Returns the exceptions listeners threw (re-raised by the addon as
+// 'uncaughtException' after the turn), or undefined.
+function makeOnBatch(server) {
+  const b = server._batch;
+  return function onBatch(n, text) {
+    let errs;
+    for (let i = 0, o = 0; i < n; i++, o += BATCH_INTS) {
+      const m = b[o + 3];
+      const method = m !== 0 ? METHOD_NAMES[m] : text.slice(b[o + 4], b[o + 7]);
+      try {
+        onRequest(server, b[o], method, text.slice(b[o + 5], b[o + 6]), b[o + 1], b[o + 2], text, b[o + 7], b[o + 8]);
+      } catch (err) {
+        (errs || (errs = [])).push(err);
+      }
+    }
+    return errs;
+  };
+}
+
 function makeOnRequest(server) {
-  return function onRequest(handle, method, url, flags, fd) {
-    const req = new server._IncomingMessage(server, handle, method, url, flags, fd);
-    const res = new server._ServerResponse(server, handle, req);
+  return function onRawRequest(handle, method, url, flags, fd, sockId, head) {
+    if ((flags & (F_UPGRADE | F_CONNECT)) !== 0) return onRaw(server, handle, method, url, flags, fd, sockId, head);
+    return onRequest(server, handle, method, url, flags, fd);
+  };
+}
+
+function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
+  {
+    // The default classes by name: a constant target the JIT can inline.
+    const req = server._IncomingMessage === IncomingMessage
+      ? new IncomingMessage(server, handle, method, url, flags, fd, text, hs, he)
+      : new server._IncomingMessage(server, handle, method, url, flags, fd, text, hs, he);
+    const res = server._ServerResponse === ServerResponse
+      ? new ServerResponse(server, handle, req)
+      : new server._ServerResponse(server, handle, req);
     try {
       if ((flags & (F_CONTINUE | F_EXPECTATION)) === 0) {
         server.emit('request', req, res);
@@ -80,7 +127,32 @@ function makeOnRequest(server) {
     }
     // As Node: a request without a body is complete once its head has been handled.
     if ((flags & F_BODY) === 0) req.complete = true;
-  };
+  }
+}
+
+// 'upgrade' / 'connect': the request (its head kept as bytes: the engine's request is
+// released at once) and a raw socket over the connection.
+function onRaw(server, handle, method, url, flags, fd, sockId, head) {
+  const req = new server._IncomingMessage(server, handle, method, url, flags & ~F_BODY, fd);
+  req._rawHead = native.release(server._h, handle, true);
+  req._h = 0;
+  req.upgrade = true;
+  req.complete = true;
+  const sock = new RawSocket(server, sockId, fd);
+  server._raw.set(sockId, sock);
+  req._socket = sock;
+  const ev = (flags & F_CONNECT) !== 0 ? 'connect' : 'upgrade';
+  if (server.listenerCount(ev) === 0) {
+    // The listener went away after the engine was told; Node would close the connection.
+    sock.destroy();
+    return;
+  }
+  try {
+    server.emit(ev, req, sock, head);
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
 }
 
 function makeOnEvent(server) {
@@ -116,6 +188,29 @@ function makeOnEvent(server) {
         if (req !== undefined) req._onAborted();
         return undefined;
       }
+      case EV_SOCK_DATA: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onData(b);
+        return undefined;
+      }
+      case EV_SOCK_END: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onEnd();
+        return undefined;
+      }
+      case EV_SOCK_DRAIN: {
+        const s = server._raw.get(a);
+        if (s !== undefined) s._onDrain();
+        return undefined;
+      }
+      case EV_SOCK_CLOSE: {
+        const s = server._raw.get(a);
+        if (s !== undefined) {
+          server._raw.delete(a);
+          s._onClose();
+        }
+        return undefined;
+      }
       case EV_CONNECTION:
         if (server.listenerCount('connection') > 0) server.emit('connection', server._socketFor(a));
         return undefined;
@@ -127,12 +222,22 @@ function makeOnEvent(server) {
         }
         return undefined;
       }
+      case EV_REQ_TIMEOUT:
+      case EV_RES_TIMEOUT: {
+        // Node's socketOnTimeout: the incomplete request's and the current response's
+        // 'timeout' come first (the engine calls them, then EV_TIMEOUT).
+        const m = (kind === EV_REQ_TIMEOUT ? server._reqTimeouts : server._resTimeouts).get(a);
+        if (m !== undefined && m.emit('timeout', m.socket)) server._timeoutHandled = true;
+        return undefined;
+      }
       case EV_TIMEOUT: {
         const s = server._socketFor(a);
+        const handled = server._timeoutHandled;
+        server._timeoutHandled = false;
         const hadSocketListener = s.listenerCount('timeout') > 0;
         s.emit('timeout');
         if (server.listenerCount('timeout') > 0) server.emit('timeout', s);
-        else if (!hadSocketListener) s.destroy();
+        else if (!hadSocketListener && !handled) s.destroy();
         return undefined;
       }
       case EV_CLIENT_ERROR:
@@ -197,9 +302,30 @@ class Server extends EE {
     this._bodies = new Map();
     this._responses = new Map();
     this._sockets = new Map();
+    this._raw = new Map();
+    this._reqTimeouts = new Map();
+    this._resTimeouts = new Map();
+    this._timeoutHandled = false;
     this._onRequest = makeOnRequest(this);
     this._onEvent = makeOnEvent(this);
+    this._batch = new Int32Array(BATCH_INTS * BATCH_CAP);
+    this._onBatch = makeOnBatch(this);
     if (requestListener) this.on('request', requestListener);
+    // The engine hands connections over for 'upgrade'/'connect' only while JS listens
+    // (without a listener it applies Node's defaults itself).
+    const rawListeners = (ev) => {
+      if ((ev === 'upgrade' || ev === 'connect') && this._h !== null) {
+        process.nextTick(() => this._syncRaw());
+      }
+    };
+    this.on('newListener', rawListeners);
+    this.on('removeListener', rawListeners);
+  }
+
+  _syncRaw() {
+    if (this._h !== null) {
+      native.setRaw(this._h, this.listenerCount('upgrade') > 0, this.listenerCount('connect') > 0);
+    }
   }
 
   listen(...args) {
@@ -272,9 +398,10 @@ class Server extends EE {
     let lastErr;
     for (const [addr, info] of attempts) {
       try {
-        const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent);
+        const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent, this._onBatch, this._batch);
         this._h = h;
         this.backend = backend;
+        this._syncRaw();
         if (info === null) {
           this._unixPath = p.path;
           this._address = p.path;
@@ -345,6 +472,8 @@ class Server extends EE {
     }
     for (const s of this._sockets.values()) s._onClose();
     this._sockets.clear();
+    for (const s of this._raw.values()) s._onClose();
+    this._raw.clear();
     process.nextTick(() => this.emit('close'));
   }
 

@@ -60,7 +60,7 @@ class Socket extends EE {
   destroy(err) {
     if (this.destroyed) return this;
     this.destroyed = true;
-    if (this._capture === null) native.fdDestroy(this._fd);
+    if (this._capture === null && this._fd >= 0 && this.server._h !== null) native.connDestroy(this.server._h, this._fd, 0);
     if (err) process.nextTick(() => this.emit('error', err));
     return this;
   }

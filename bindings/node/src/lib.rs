@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use napi::sys;
 use napi_util::*;
-use ringhttp::{
-    BackendKind, ConnInfo, HeaderValue, Request, Response, ServerBuilder, Shard, ShardHandle,
-};
+use ringhttp::{BackendKind, ConnInfo, Request, Response, ServerBuilder, Shard, ShardHandle};
 use slab::Slab;
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
@@ -38,6 +36,12 @@ const EV_FINISH: u32 = 8;
 const EV_CLOSE: u32 = 9;
 const EV_DRAIN: u32 = 10;
 const EV_SERVER_CLOSE: u32 = 11;
+const EV_SOCK_DATA: u32 = 12;
+const EV_SOCK_END: u32 = 13;
+const EV_SOCK_DRAIN: u32 = 14;
+const EV_SOCK_CLOSE: u32 = 15;
+const EV_REQ_TIMEOUT: u32 = 16;
+const EV_RES_TIMEOUT: u32 = 17;
 
 // Flags of `onRequest(handle, method, url, flags)`.
 const RF_HTTP11: u32 = 1;
@@ -45,14 +49,29 @@ const RF_BODY: u32 = 2;
 const RF_KEEPALIVE: u32 = 4;
 const RF_CONTINUE: u32 = 8;
 const RF_EXPECTATION: u32 = 16;
+const RF_UPGRADE: u32 = 32;
+const RF_CONNECT: u32 = 64;
 
 /// What the JS callbacks need; shared by the shard's handlers and live requests.
 struct Js {
     env: Env,
     on_request: Cell<sys::napi_ref>,
     on_event: Cell<sys::napi_ref>,
+    /// `onBatch(n, text)`: the requests of a turn, described in `batch` (see `request_cb`).
+    on_batch: Cell<sys::napi_ref>,
+    /// The JS Int32Array the request descriptions are written into, and its memory.
+    batch_ref: Cell<sys::napi_ref>,
+    batch_ptr: Cell<*mut i32>,
+    /// Room in `batch`, in requests.
+    batch_cap: Cell<usize>,
+    /// Requests described in `batch` and not yet handed to JS.
+    pend_n: Cell<usize>,
+    /// Their custom methods and urls, one latin1 string for JS to slice.
+    pend_text: RefCell<Vec<u8>>,
     /// Inside a shard turn: the turn's flush will pick up what JS changed.
     in_turn: Cell<bool>,
+    /// JS changed something during the turn (it needs another to be flushed).
+    touched: Cell<bool>,
     /// The idle handle that schedules a turn after JS acted outside one (null once closed).
     idle: Cell<*mut c_void>,
     idle_active: Cell<bool>,
@@ -60,12 +79,30 @@ struct Js {
     errors: RefCell<Vec<sys::napi_ref>>,
     /// Live requests, by JS handle (key + 1). JS releases them explicitly.
     pairs: RefCell<Slab<Pair>>,
+    /// Reused buffer for the response heads JS hands over.
+    scratch: RefCell<Vec<u8>>,
+    /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
+    socks: RefCell<Slab<ringhttp::api::Socket>>,
+    /// Sockets whose connection closed during the turn: freed after it.
+    dead_socks: RefCell<Vec<usize>>,
+    /// Open connections: fd -> engine connection id (for `socket.destroy()`).
+    conn_ids: RefCell<std::collections::HashMap<i32, u64>>,
+    /// Whether JS listens for 'upgrade' / 'connect' (applied to the shard between turns).
+    want_upgrade: Cell<bool>,
+    want_connect: Cell<bool>,
+    have_upgrade: Cell<bool>,
+    have_connect: Cell<bool>,
 }
 
 impl Js {
     /// Something changed outside a turn: run one soon (next loop iteration).
     fn kick(&self) {
-        if self.in_turn.get() || self.idle_active.get() {
+        if self.in_turn.get() {
+            // The turn may already be past its flush: `drive` runs another one.
+            self.touched.set(true);
+            return;
+        }
+        if self.idle_active.get() {
             return;
         }
         let h = self.idle.get();
@@ -108,8 +145,35 @@ impl Js {
     }
 
     fn event(&self, kind: u32, a: Value, b: Value, c: Value) -> Option<Value> {
+        // Requests parsed earlier in the turn reach JS before anything that follows them.
+        self.flush_requests();
         let env = self.env;
         self.call(self.on_event.get(), &[uint(env, kind), a, b, c])
+    }
+
+    /// Hands the requests queued by `request_cb` to JS in one call.
+    fn flush_requests(&self) {
+        let n = self.pend_n.replace(0);
+        if n == 0 {
+            return;
+        }
+        let env = self.env;
+        let _s = Scope::open(env);
+        let text = {
+            let mut t = self.pend_text.borrow_mut();
+            let v = latin1(env, &t);
+            t.clear();
+            v
+        };
+        // onBatch returns the exceptions its listeners threw (already answered with 500).
+        let errs = self.call(self.on_batch.get(), &[uint(env, n as u32), text]);
+        if let Some(errs) = errs {
+            let len = array_len(env, errs);
+            for i in 0..len {
+                let e = element(env, errs, i);
+                self.errors.borrow_mut().push(make_ref(env, e));
+            }
+        }
     }
 
     fn event_id(&self, kind: u32, id: u32) {
@@ -220,10 +284,26 @@ fn drive(srv: &Server) {
         let mut finished = false;
         if let Ok(mut guard) = srv.shard.try_borrow_mut() {
             if let Some(shard) = guard.as_mut() {
+                sync_raw(&srv.js, shard);
                 srv.js.in_turn.set(true);
-                match shard.run_ready() {
-                    Ok(n) => next = n,
-                    Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
+                // Turns until one brings no new requests: the responses JS wrote for a
+                // batch are flushed by the next turn (which may read more requests).
+                for round in 0.. {
+                    srv.js.touched.set(false);
+                    match shard.run_ready() {
+                        Ok(n) => next = n,
+                        Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
+                    }
+                    srv.js.flush_requests();
+                    free_dead_socks(&srv.js);
+                    if !srv.js.touched.get() {
+                        break;
+                    }
+                    if round == 8 {
+                        srv.js.in_turn.set(false);
+                        srv.js.kick();
+                        break;
+                    }
                 }
                 srv.js.in_turn.set(false);
                 finished = shard.is_finished();
@@ -252,6 +332,10 @@ fn drive(srv: &Server) {
             srv.js.call(cb, &[uint(env, EV_SERVER_CLOSE), u, u, u]);
             delete_ref(env, srv.js.on_request.replace(null_mut()));
             delete_ref(env, srv.js.on_event.replace(null_mut()));
+            delete_ref(env, srv.js.on_batch.replace(null_mut()));
+            srv.js.batch_ptr.set(null_mut());
+            srv.js.batch_cap.set(0);
+            delete_ref(env, srv.js.batch_ref.replace(null_mut()));
             delete_ref(env, srv.self_ref.replace(null_mut()));
         }
         // SAFETY: closes the scope opened above; runs the nextTick queue and microtasks.
@@ -301,6 +385,108 @@ fn teardown(srv: &Server) {
             srv.js.in_turn.set(false);
         }
     }
+    srv.js.pend_n.set(0);
+    // Raw sockets hold callbacks that hold the Js: break the cycle.
+    let socks = std::mem::take(&mut *srv.js.socks.borrow_mut());
+    drop(socks);
+    srv.js.dead_socks.borrow_mut().clear();
+}
+
+/// Frees the raw sockets whose connection closed (not from inside their own callback).
+fn free_dead_socks(js: &Js) {
+    let dead = std::mem::take(&mut *js.dead_socks.borrow_mut());
+    if dead.is_empty() {
+        return;
+    }
+    let mut socks = js.socks.borrow_mut();
+    let gone: Vec<_> = dead
+        .into_iter()
+        .filter_map(|k| socks.try_remove(k))
+        .collect();
+    drop(socks);
+    drop(gone);
+}
+
+/// Installs or removes the engine's 'upgrade'/'connect' listeners as JS wants them: the
+/// engine's Node-compatible defaults apply while JS has none.
+fn sync_raw(js: &Rc<Js>, shard: &mut Shard) {
+    let (wu, wc) = (js.want_upgrade.get(), js.want_connect.get());
+    if wu != js.have_upgrade.get() {
+        js.have_upgrade.set(wu);
+        let h = shard.handlers_mut();
+        if wu {
+            let j = js.clone();
+            *h = std::mem::take(h)
+                .on_upgrade(move |req, sock, head| raw_cb(&j, req, sock, head, RF_UPGRADE));
+        } else {
+            h.remove_upgrade();
+        }
+    }
+    if wc != js.have_connect.get() {
+        js.have_connect.set(wc);
+        let h = shard.handlers_mut();
+        if wc {
+            let j = js.clone();
+            *h = std::mem::take(h)
+                .on_connect(move |req, sock, head| raw_cb(&j, req, sock, head, RF_CONNECT));
+        } else {
+            h.remove_connect();
+        }
+    }
+}
+
+/// 'upgrade'/'connect': the request goes into the slab as a pair without a response, the
+/// socket into `socks`; JS gets both ids and the head bytes through `onRequest`.
+fn raw_cb(js: &Rc<Js>, req: Request, sock: ringhttp::api::Socket, head: Vec<u8>, kind: u32) {
+    js.flush_requests();
+    let env = js.env;
+    let _s = Scope::open(env);
+    let method = latin1(env, req.method().as_bytes());
+    let url = latin1(env, req.url_bytes());
+    let mut flags = kind;
+    if req.http_version_minor() == 1 {
+        flags |= RF_HTTP11;
+    }
+    let fd = req.conn_fd();
+    let key = js.socks.borrow().vacant_key();
+    let sid = key as u32 + 1;
+    let j = js.clone();
+    sock.on_data(move |chunk| {
+        let env = j.env;
+        let _s = Scope::open(env);
+        let u = undefined(env);
+        j.event(EV_SOCK_DATA, uint(env, sid), buffer_copy(env, chunk), u);
+    });
+    let j = js.clone();
+    sock.on_end(move || j.event_id(EV_SOCK_END, sid));
+    let j = js.clone();
+    sock.on_drain(move || j.event_id(EV_SOCK_DRAIN, sid));
+    let j = js.clone();
+    sock.on_close(move || {
+        j.dead_socks.borrow_mut().push(key);
+        j.event_id(EV_SOCK_CLOSE, sid);
+    });
+    let k2 = js.socks.borrow_mut().insert(sock);
+    debug_assert_eq!(k2, key);
+    let pkey = js.pairs.borrow_mut().insert(Pair {
+        req: Some(req),
+        res: None,
+        hooked: false,
+        drain_hooked: false,
+        body_started: false,
+    });
+    js.call(
+        js.on_request.get(),
+        &[
+            uint(env, pkey as u32 + 1),
+            method,
+            url,
+            uint(env, flags),
+            int(env, fd.into()),
+            uint(env, sid),
+            buffer_copy(env, &head),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -333,9 +519,12 @@ fn listen(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
     let opts = cx.arg(0);
     let addr = get_string(env, cx.arg(1))?;
-    let (on_req, on_ev) = (cx.arg(2), cx.arg(3));
+    let (on_req, on_ev, on_batch, batch) = (cx.arg(2), cx.arg(3), cx.arg(4), cx.arg(5));
+    let (batch_ptr, batch_len) = int32_array(env, batch).unwrap_or((null_mut(), 0));
     if type_of(env, on_req) != sys::ValueType::napi_function
         || type_of(env, on_ev) != sys::ValueType::napi_function
+        || type_of(env, on_batch) != sys::ValueType::napi_function
+        || batch_len < BATCH_INTS
     {
         return Err(JsError::with_code(
             "listen: callbacks expected",
@@ -396,11 +585,26 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         env,
         on_request: Cell::new(make_ref(env, on_req)),
         on_event: Cell::new(make_ref(env, on_ev)),
+        on_batch: Cell::new(make_ref(env, on_batch)),
+        batch_ref: Cell::new(make_ref(env, batch)),
+        batch_ptr: Cell::new(batch_ptr),
+        batch_cap: Cell::new(batch_len / BATCH_INTS),
+        pend_n: Cell::new(0),
+        pend_text: RefCell::new(Vec::with_capacity(4096)),
         in_turn: Cell::new(false),
+        touched: Cell::new(false),
         idle: Cell::new(idle),
         idle_active: Cell::new(false),
         errors: RefCell::new(Vec::new()),
         pairs: RefCell::new(Slab::with_capacity(256)),
+        scratch: RefCell::new(Vec::with_capacity(2048)),
+        socks: RefCell::new(Slab::new()),
+        dead_socks: RefCell::new(Vec::new()),
+        conn_ids: RefCell::new(std::collections::HashMap::new()),
+        want_upgrade: Cell::new(false),
+        want_connect: Cell::new(false),
+        have_upgrade: Cell::new(false),
+        have_connect: Cell::new(false),
     });
     install_handlers(&mut shard, &js);
     let backend = shard.backend().to_string();
@@ -467,6 +671,7 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
         .on_check_expectation(move |req, res| request_cb(&j3, req, res, RF_EXPECTATION));
     let j = js.clone();
     *h = std::mem::take(h).on_connection(move |c: &ConnInfo| {
+        j.conn_ids.borrow_mut().insert(c.fd(), c.id());
         let env = j.env;
         let _s = Scope::open(env);
         let u = undefined(env);
@@ -474,6 +679,12 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     });
     let j = js.clone();
     *h = std::mem::take(h).on_connection_close(move |c: &ConnInfo| {
+        {
+            let mut ids = j.conn_ids.borrow_mut();
+            if ids.get(&c.fd()) == Some(&c.id()) {
+                ids.remove(&c.fd());
+            }
+        }
         let env = j.env;
         let _s = Scope::open(env);
         let u = undefined(env);
@@ -503,11 +714,36 @@ fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     });
 }
 
+/// Ints per request in the batch array: handle, flags, fd, method index (0: custom, the
+/// text at [start, head start)), start, url start, url end, head start, head end. The
+/// request head's bytes go into the batch text whole (JS slices the url out of them and
+/// keeps them for reading headers after the engine's request is released).
+const BATCH_INTS: usize = 9;
+
+/// Methods JS has as constants (index in `METHOD_NAMES` of lib/server.js).
+fn method_index(m: &str) -> i32 {
+    match m {
+        "GET" => 1,
+        "HEAD" => 2,
+        "POST" => 3,
+        "PUT" => 4,
+        "DELETE" => 5,
+        "OPTIONS" => 6,
+        "PATCH" => 7,
+        _ => 0,
+    }
+}
+
+/// Queues a request for JS: its pair goes into the slab, its description into the batch
+/// array (no JS values are made here); `flush_requests` hands the batch over after the
+/// engine's dispatch, or before any other event.
 fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
-    let env = js.env;
-    let _s = Scope::open(env);
-    let method = latin1(env, req.method().as_bytes());
-    let url = latin1(env, req.url_bytes());
+    if js.pend_n.get() >= js.batch_cap.get() {
+        js.flush_requests();
+        if js.batch_cap.get() == 0 {
+            return; // the server is gone
+        }
+    }
     let mut flags = kind;
     if req.http_version_minor() == 1 {
         flags |= RF_HTTP11;
@@ -519,6 +755,27 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         flags |= RF_KEEPALIVE;
     }
     let fd = req.conn_fd();
+    let m = method_index(req.method());
+    let (start, url_start, url_end, head_start, head_end) = {
+        let mut t = js.pend_text.borrow_mut();
+        let start = t.len();
+        if m == 0 {
+            t.extend_from_slice(req.method().as_bytes());
+        }
+        let head = req.raw_head();
+        let url = req.url_bytes();
+        let hs = t.len();
+        t.extend_from_slice(head);
+        let he = t.len();
+        // The url is a span of the head; copy it apart if it ever is not.
+        let off = (url.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+        if off <= head.len() && url.len() <= head.len() - off {
+            (start, hs + off, hs + off + url.len(), hs, he)
+        } else {
+            t.extend_from_slice(url);
+            (start, he, t.len(), hs, he)
+        }
+    };
     let key = js.pairs.borrow_mut().insert(Pair {
         req: Some(req),
         res: Some(res),
@@ -526,11 +783,28 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         drain_hooked: false,
         body_started: false,
     });
-    let id = uint(env, key as u32 + 1);
-    js.call(
-        js.on_request.get(),
-        &[id, method, url, uint(env, flags), int(env, fd.into())],
-    );
+    let n = js.pend_n.get();
+    let vals = [
+        key as i32 + 1,
+        flags as i32,
+        fd,
+        m,
+        start as i32,
+        url_start as i32,
+        url_end as i32,
+        head_start as i32,
+        head_end as i32,
+    ];
+    // SAFETY: batch_ptr is the live Int32Array's memory (we hold a reference to it) with
+    // room for batch_cap * BATCH_INTS ints, and n < batch_cap; JS is not running.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            vals.as_ptr(),
+            js.batch_ptr.get().add(n * BATCH_INTS),
+            BATCH_INTS,
+        )
+    };
+    js.pend_n.set(n + 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -647,75 +921,94 @@ const WF_RM_TE: u32 = 32;
 const WF_RELEASE: u32 = 64;
 /// end() with release: return the request head's bytes (JS had not read the headers).
 const WF_SNAPSHOT: u32 = 128;
+/// A status message other than the standard one is at arg 3.
+const WF_MESSAGE: u32 = 256;
 
-/// Header names sent often enough to be worth not allocating.
-fn static_name(n: &str) -> Option<&'static str> {
-    Some(match n {
-        "Content-Type" => "Content-Type",
-        "content-type" => "content-type",
-        "Content-Length" => "Content-Length",
-        "content-length" => "content-length",
-        "Server" => "Server",
-        "Cache-Control" => "Cache-Control",
-        "Set-Cookie" => "Set-Cookie",
-        "Location" => "Location",
-        _ => return None,
-    })
-}
-
-/// Reads a pending head (status, message, [name, value, ...], flags) at args 2..=5.
+/// A pending head read from `(status, message, headers, flags, .., .., pairs)` at args
+/// 2..=5 and 7: `headers` is one string of names and values separated by NUL
+/// (`name\0value\0name\0value`), `pairs` how many pairs JS put in it. NUL is invalid in
+/// names and values alike, so a NUL smuggled into a value changes the count and is
+/// rejected instead of starting a header of its own.
 struct Head {
     status: u16,
     message: Option<String>,
-    headers: Vec<(std::borrow::Cow<'static, str>, HeaderValue)>,
     flags: u32,
+    pairs: usize,
+    text: Vec<u8>,
 }
 
-fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
+/// Reads a JS string as UTF-8 into `out` (cleared first). Returns false if it is no string.
+fn read_utf8_into(env: Env, v: Value, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if out.capacity() < 1024 {
+        out.reserve(1024);
+    }
+    let mut len = 0usize;
+    // SAFETY: out has capacity() writable bytes; napi writes at most that many (with NUL)
+    // and reports how many bytes of UTF-8 it wrote (whole characters only).
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            v,
+            out.as_mut_ptr() as *mut _,
+            out.capacity(),
+            &mut len,
+        )
+    };
+    if st != sys::Status::napi_ok {
+        return false;
+    }
+    if len + 1 >= out.capacity() {
+        // Possibly truncated: ask for the length, then read it whole.
+        // SAFETY: a null buffer asks napi for the length only.
+        unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len) };
+        out.reserve(len + 1);
+        // SAFETY: out now has room for len bytes and the NUL.
+        unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                v,
+                out.as_mut_ptr() as *mut _,
+                out.capacity(),
+                &mut len,
+            )
+        };
+    }
+    // SAFETY: napi initialised the first len bytes.
+    unsafe { out.set_len(len) };
+    true
+}
+
+fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
     let env = cx.env;
     let status = get_u32(env, cx.arg(2));
     if status == 0 {
         return Ok(None);
     }
-    let list = cx.arg(4);
-    let n = array_len(env, list);
-    let mut headers = Vec::with_capacity(n as usize / 2);
-    let mut i = 0;
-    while i + 1 < n {
-        let name = get_string(env, element(env, list, i))?;
-        let name = match static_name(&name) {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(name),
-        };
-        let v = element(env, list, i + 1);
-        let value = if is_array(env, v) {
-            let m = array_len(env, v);
-            let mut vals = Vec::with_capacity(m as usize);
-            for k in 0..m {
-                vals.push(get_string(env, element(env, v, k))?);
-            }
-            HeaderValue::from(vals)
-        } else {
-            HeaderValue::from(get_string(env, v)?)
-        };
-        headers.push((name, value));
-        i += 2;
+    let mut text = text;
+    let pairs = get_u32(env, cx.arg(7)) as usize;
+    if pairs > 0 && !read_utf8_into(env, cx.arg(4), &mut text) {
+        return Err(JsError::with_code(
+            "ringhttp: headers expected",
+            "ERR_INVALID_ARG_TYPE",
+        ));
     }
-    let msg = cx.arg(3);
-    let message = if is_nullish(env, msg) {
+    let flags = get_u32(env, cx.arg(5));
+    let message = if flags & WF_MESSAGE == 0 {
         None
     } else {
-        Some(get_string(env, msg)?)
+        Some(get_string(env, cx.arg(3))?)
     };
     Ok(Some(Head {
         status: status as u16,
         message,
-        headers,
-        flags: get_u32(env, cx.arg(5)),
+        flags,
+        pairs,
+        text,
     }))
 }
 
-fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
+fn apply_head(res: &mut Response, h: &Head) -> JsResult<()> {
     if h.flags & WF_NO_DATE != 0 {
         res.set_send_date(false);
     }
@@ -730,25 +1023,62 @@ fn apply_head(res: &mut Response, h: Head) -> JsResult<()> {
             res.remove_header(name).map_err(engine_err)?;
         }
     }
-    match h.message {
-        None => res.write_head(h.status, h.headers).map_err(engine_err)?,
-        Some(m) => res
-            .write_head_with_message(h.status, m, h.headers)
-            .map_err(engine_err)?,
+    let bad = || JsError::with_code("Invalid character in header content", "ERR_INVALID_CHAR");
+    let text = std::str::from_utf8(&h.text).map_err(|_| bad())?;
+    let mut stack: [(&str, &str); 16] = [("", ""); 16];
+    let mut heap = Vec::new();
+    let list: &[(&str, &str)] = if h.pairs == 0 {
+        &[]
+    } else {
+        let mut it = text.split('\0');
+        let mut n = 0;
+        while let Some(name) = it.next() {
+            let value = it.next().ok_or_else(bad)?;
+            if n < stack.len() {
+                stack[n] = (name, value);
+            } else {
+                if n == stack.len() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push((name, value));
+            }
+            n += 1;
+        }
+        if n != h.pairs {
+            return Err(bad());
+        }
+        if n <= stack.len() {
+            &stack[..n]
+        } else {
+            &heap
+        }
     };
+    res.write_head_borrowed(h.status, h.message.as_deref(), list)
+        .map_err(engine_err)?;
     Ok(())
 }
 
-/// resWrite(server, handle, status, message, headers, flags, data) -> bool
+/// Takes the server's scratch buffer for a head (given back with `put_scratch`).
+fn take_scratch(cx: &Cx) -> JsResult<Vec<u8>> {
+    Ok(std::mem::take(&mut *server(cx, 0)?.js.scratch.borrow_mut()))
+}
+
+fn put_scratch(cx: &Cx, head: Option<Head>) {
+    if let (Some(h), Ok(srv)) = (head, server(cx, 0)) {
+        *srv.js.scratch.borrow_mut() = h.text;
+    }
+}
+
+/// resWrite(server, handle, status, message, headers, flags, data, pairs) -> bool
 fn res_write(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx)?;
+    let head = read_head(cx, take_scratch(cx)?)?;
     let data = cx.arg(6);
     let ok = with_pair(cx, |js, p| {
         let Some(res) = p.res.as_mut() else {
             return Ok(false);
         };
-        if let Some(h) = head {
+        if let Some(h) = &head {
             apply_head(res, h)?;
         }
         let ok = with_bytes(env, data, |b| res.write(b))?;
@@ -760,23 +1090,25 @@ fn res_write(cx: &Cx) -> JsResult<Value> {
         }
         js.kick();
         Ok(ok)
-    })?;
-    Ok(boolean(env, ok))
+    });
+    put_scratch(cx, head);
+    Ok(boolean(env, ok?))
 }
 
 fn js_rc(cx: &Cx) -> JsResult<Rc<Js>> {
     Ok(server(cx, 0)?.js.clone())
 }
 
-/// resEnd(server, handle, status, message, headers, flags, data) -> head snapshot | undefined
+/// resEnd(server, handle, status, message, headers, flags, data, pairs)
+///   -> head snapshot | undefined
 fn res_end(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx)?;
+    let head = read_head(cx, take_scratch(cx)?)?;
     let flags = get_u32(env, cx.arg(5));
     let data = cx.arg(6);
     let snapshot = with_pair(cx, |js, p| {
         if let Some(res) = p.res.as_mut() {
-            if let Some(h) = head {
+            if let Some(h) = &head {
                 apply_head(res, h)?;
             }
             with_bytes(env, data, |b| res.end_with(b))?;
@@ -792,7 +1124,9 @@ fn res_end(cx: &Cx) -> JsResult<Value> {
                 .map(|r| latin1(env, r.raw_head()))
                 .unwrap_or_else(|| undefined(env))
         }))
-    })?;
+    });
+    put_scratch(cx, head);
+    let snapshot = snapshot?;
     if flags & WF_RELEASE != 0 {
         drop(release_pair(cx)?);
     }
@@ -830,6 +1164,29 @@ fn res_hook(cx: &Cx) -> JsResult<Value> {
         Ok(true)
     })?;
     Ok(boolean(cx.env, ok))
+}
+
+/// msgTimeout(server, handle, msecs, response): `req.setTimeout` / `res.setTimeout`: the
+/// connection's inactivity timeout, and a 'timeout' event for the message (the engine then
+/// leaves the connection open; JS destroys it if nobody listened).
+fn msg_timeout(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let id = get_u32(env, cx.arg(1));
+    let ms = Duration::from_millis(get_f64(env, cx.arg(2)).unwrap_or(0.0).max(0.0) as u64);
+    let on_res = get_bool(env, cx.arg(3));
+    let j = js_rc(cx)?;
+    with_pair(cx, |js, p| {
+        if on_res {
+            if let Some(res) = p.res.as_mut() {
+                res.set_timeout(ms, move |_| j.event_id(EV_RES_TIMEOUT, id));
+            }
+        } else if let Some(req) = &p.req {
+            req.set_timeout(ms, move |_| j.event_id(EV_REQ_TIMEOUT, id));
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
 }
 
 fn res_continue(cx: &Cx) -> JsResult<Value> {
@@ -943,16 +1300,82 @@ fn req_pause(cx: &Cx) -> JsResult<Value> {
 // ---------------------------------------------------------------------------------------
 // Connections (by fd, valid until the connection-close event).
 
-fn shutdown_fd(fd: i32) {
-    if fd >= 0 {
-        // SAFETY: shutdown on a connection fd the shard owns (JS forgets it on close);
-        // the shard sees EOF/errors and tears the connection down.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+/// connDestroy(server, fd, handle): `socket.destroy()`. Through the request's own
+/// connection when the pair is live, else by the engine's connection id.
+fn conn_destroy(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    let key = (get_u32(env, cx.arg(2)) as usize).wrapping_sub(1);
+    let done = match srv.js.pairs.borrow().get(key) {
+        Some(Pair { req: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        Some(Pair { res: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        _ => false,
+    };
+    if !done {
+        if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+            srv.handle.post(move |st| {
+                st.destroy_connection(id);
+            });
+        }
     }
+    srv.js.kick();
+    Ok(cx.undefined())
 }
 
-fn fd_destroy(cx: &Cx) -> JsResult<Value> {
-    shutdown_fd(get_f64(cx.env, cx.arg(0)).unwrap_or(-1.0) as i32);
+/// Runs `f` on the raw socket `(server, id)` of the first two arguments (no-op once gone).
+fn with_sock<R>(cx: &Cx, f: impl FnOnce(&ringhttp::api::Socket) -> R) -> JsResult<Option<R>> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let out = srv.js.socks.borrow().get(key).map(f);
+    srv.js.kick();
+    Ok(out)
+}
+
+/// sockWrite(server, id, data) -> bool ('drain' follows false)
+fn sock_write(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let data = cx.arg(2);
+    let ok = match with_sock(cx, |s| with_bytes(env, data, |b| s.write(b)))? {
+        Some(r) => r?,
+        None => false,
+    };
+    Ok(boolean(env, ok))
+}
+
+fn sock_end(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.end())?;
+    Ok(cx.undefined())
+}
+
+fn sock_destroy(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.destroy())?;
+    Ok(cx.undefined())
+}
+
+/// sockPause(server, id, pause)
+fn sock_pause(cx: &Cx) -> JsResult<Value> {
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_sock(cx, |s| if pause { s.pause() } else { s.resume() })?;
+    Ok(cx.undefined())
+}
+
+/// setRaw(server, upgrade, connect): whether JS listens for 'upgrade' / 'connect'.
+fn set_raw(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    srv.js.want_upgrade.set(get_bool(cx.env, cx.arg(1)));
+    srv.js.want_connect.set(get_bool(cx.env, cx.arg(2)));
+    if let Ok(mut g) = srv.shard.try_borrow_mut() {
+        if let Some(shard) = g.as_mut() {
+            sync_raw(&srv.js, shard);
+        }
+    }
     Ok(cx.undefined())
 }
 
@@ -1052,13 +1475,19 @@ exports! {
     c"resEnd" => res_end,
     c"resHook" => res_hook,
     c"resContinue" => res_continue,
+    c"msgTimeout" => msg_timeout,
     c"resTrailers" => res_trailers,
     c"reqRawHeaders" => req_raw_headers,
     c"reqRawTrailers" => req_raw_trailers,
     c"reqBody" => req_body,
     c"reqPause" => req_pause,
     c"release" => release,
-    c"fdDestroy" => fd_destroy,
+    c"connDestroy" => conn_destroy,
+    c"sockWrite" => sock_write,
+    c"sockEnd" => sock_end,
+    c"sockDestroy" => sock_destroy,
+    c"sockPause" => sock_pause,
+    c"setRaw" => set_raw,
     c"fdAddress" => fd_address,
 }
 

@@ -172,6 +172,19 @@ pub fn get_string(env: Env, v: Value) -> JsResult<String> {
 
 /// Body bytes from a JS string (UTF-8) or any Uint8Array/Buffer; calls `f` with them.
 pub fn with_bytes<R>(env: Env, v: Value, f: impl FnOnce(&[u8]) -> R) -> JsResult<R> {
+    // Strings first, without a typeof: napi says when it is not one.
+    let mut stack = std::mem::MaybeUninit::<[u8; 1024]>::uninit();
+    let mut len = 0usize;
+    // SAFETY: the buffer pointer and its length are consistent; napi NUL-terminates and
+    // writes whole UTF-8 characters only.
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr() as *mut _, 1024, &mut len)
+    };
+    if st == sys::Status::napi_ok && len + 1 < 1024 {
+        // SAFETY: napi initialised the first len bytes.
+        let b = unsafe { std::slice::from_raw_parts(stack.as_ptr() as *const u8, len) };
+        return Ok(f(b));
+    }
     match type_of(env, v) {
         t if t == sys::ValueType::napi_string => {
             let mut stack = [0u8; 1024];
@@ -305,13 +318,6 @@ pub fn array_len(env: Env, v: Value) -> u32 {
     n
 }
 
-pub fn is_array(env: Env, v: Value) -> bool {
-    let mut is = false;
-    // SAFETY: type query.
-    unsafe { sys::napi_is_array(env, v, &mut is) };
-    is
-}
-
 pub fn element(env: Env, a: Value, i: u32) -> Value {
     let mut v = null_mut();
     // SAFETY: a is an array (callers check); out of range gives undefined.
@@ -407,4 +413,23 @@ pub fn external<T>(env: Env, v: Value) -> JsResult<*mut T> {
         return Err(JsError::new("ringhttp: null handle"));
     }
     Ok(p as *mut T)
+}
+
+/// The memory of an Int32Array: (data, length in ints).
+pub fn int32_array(env: Env, v: Value) -> Option<(*mut i32, usize)> {
+    let mut is_ta = false;
+    // SAFETY: type query on a live value.
+    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
+    if !is_ta {
+        return None;
+    }
+    let (mut ty, mut len, mut data, mut ab, mut off) = (0, 0usize, null_mut(), null_mut(), 0);
+    // SAFETY: v is a typed array.
+    let st = unsafe {
+        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off)
+    };
+    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::int32_array || data.is_null() {
+        return None;
+    }
+    Some((data as *mut i32, len))
 }

@@ -286,3 +286,154 @@ test('listen errors: EADDRINUSE when another socket holds the port', async () =>
   assert.strictEqual(err.code, 'EADDRINUSE');
   await new Promise((r) => holder.close(r));
 });
+
+test("'upgrade': the listener gets the head bytes and a raw socket (echo)", async () => {
+  let seen;
+  const s = http.createServer((req, res) => res.end('plain'));
+  s.on('upgrade', (req, socket, head) => {
+    seen = { method: req.method, url: req.url, up: req.headers.upgrade, head: head.toString(), isBuf: Buffer.isBuffer(head),
+      remote: socket.remoteAddress };
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    socket.write(head);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('end', () => socket.end());
+  });
+  const port = await listen(s);
+  const got = await raw(port, ['GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfirst;', 'second;', 'third'],
+    { until: (o) => o.endsWith('third') });
+  assert.strictEqual(got, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nfirst;second;third');
+  assert.deepStrictEqual(seen, { method: 'GET', url: '/chat', up: 'echo', head: 'first;', isBuf: true, remote: '127.0.0.1' });
+  // The same request without an 'upgrade' listener is an ordinary request.
+  s.removeAllListeners('upgrade');
+  await new Promise((r) => setImmediate(r));
+  const plain = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, close\r\nUpgrade: echo\r\n\r\n');
+  assert.match(plain, /^HTTP\/1\.1 200 OK\r\n[^]*plain$/);
+  await close(s);
+});
+
+test("'upgrade': socket 'end' and 'close' when the client goes away; destroy() cuts", async () => {
+  const events = [];
+  const closed = new Promise((resolve) => {
+    const s = http.createServer();
+    s.on('upgrade', (req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n');
+      socket.on('data', (d) => { events.push(`data:${d}`); if (String(d).includes('bye')) socket.destroy(); });
+      socket.on('close', () => { events.push('close'); resolve(s); });
+    });
+    listen(s).then((port) => raw(port, ['GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n', 'bye']));
+  });
+  const s = await closed;
+  assert.deepStrictEqual(events, ['data:bye', 'close']);
+  await close(s);
+});
+
+test("'connect': a CONNECT tunnel", async () => {
+  const target = net.createServer((c) => c.on('data', (d) => c.write(`<${d}>`)));
+  await new Promise((r) => target.listen(0, '127.0.0.1', r));
+  const tport = target.address().port;
+  let url;
+  const s = http.createServer((req, res) => res.end());
+  s.on('connect', (req, client, head) => {
+    url = req.url;
+    const [host, port] = req.url.split(':');
+    const up = net.connect(+port, host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) up.write(head);
+      up.pipe(client);
+      client.pipe(up);
+    });
+    up.on('error', () => client.destroy());
+    client.on('error', () => up.destroy());
+  });
+  const port = await listen(s);
+  const got = await raw(port, [`CONNECT 127.0.0.1:${tport} HTTP/1.1\r\nHost: 127.0.0.1:${tport}\r\n\r\n`, 'ping'],
+    { until: (o) => o.endsWith('<ping>') });
+  assert.strictEqual(url, `127.0.0.1:${tport}`);
+  assert.strictEqual(got, 'HTTP/1.1 200 Connection Established\r\n\r\n<ping>');
+  await close(s);
+  await new Promise((r) => target.close(r));
+});
+
+test('CONNECT without a listener closes the connection', async () => {
+  const s = http.createServer((req, res) => res.end('no'));
+  const port = await listen(s);
+  const got = await raw(port, 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n');
+  assert.strictEqual(got, '');
+  await close(s);
+});
+
+let WebSocket = null;
+try {
+  WebSocket = require('ws');
+} catch (_) {
+  // `ws` not installed (npm install in bindings/node): the test below is skipped.
+}
+
+test('ws: WebSocketServer.handleUpgrade round trip', { skip: WebSocket === null && 'ws not installed' }, async () => {
+  const wss = new WebSocket.WebSocketServer({ noServer: true });
+  const s = http.createServer((req, res) => res.end());
+  s.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo:${m}`, { binary: isBinary }));
+    });
+  });
+  const port = await listen(s);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  const got = [];
+  await new Promise((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('open', () => { ws.send('hello'); ws.send(Buffer.alloc(70000, 7)); });
+    ws.on('message', (m, isBinary) => {
+      got.push(isBinary ? `bin:${m.length}:${m[69999]}` : String(m));
+      if (got.length === 2) ws.close(1000, 'done');
+    });
+    ws.on('close', (code) => { got.push(code); resolve(); });
+  });
+  assert.deepStrictEqual(got, ['echo:hello', 'bin:70000:7', 1000]);
+  wss.close();
+  await close(s);
+});
+
+test('a NUL or CR/LF inside a writeHead header value is rejected, not split into headers', async () => {
+  const codes = [];
+  const s = http.createServer((req, res) => {
+    try {
+      res.writeHead(200, { 'X-A': req.url === '/nul' ? 'a\0X-B\0b' : 'a\r\nX-B: b' });
+      res.end('x');
+    } catch (e) {
+      codes.push(e.code);
+    }
+    res.destroy();
+  });
+  const port = await listen(s);
+  for (const url of ['/nul', '/crlf']) {
+    const got = await raw(port, `GET ${url} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.doesNotMatch(got, /X-B/);
+  }
+  assert.deepStrictEqual(codes, ['ERR_INVALID_CHAR', 'ERR_INVALID_CHAR']);
+  await close(s);
+});
+
+test('req.setTimeout / res.setTimeout: timeout events for the message; the connection stays', async () => {
+  const s = http.createServer((req, res) => {
+    if (req.url === '/res') {
+      res.setTimeout(150, () => res.end('late'));
+    } else {
+      req.setTimeout(150, () => {
+        res.writeHead(408, { Connection: 'close' });
+        res.end('slow body');
+      });
+      req.resume();
+    }
+  });
+  const port = await listen(s);
+  let t0 = Date.now();
+  const a = await raw(port, 'GET /res HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.match(a, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nlate$/);
+  assert.ok(Date.now() - t0 >= 130, `after ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  const b = await raw(port, 'POST /req HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', { until: (o) => /slow body(\r\n0\r\n\r\n)?$/.test(o) });
+  assert.match(b, /^HTTP\/1\.1 408 Request Timeout\r\n[^]*slow body(\r\n0\r\n\r\n)?$/);
+  assert.ok(Date.now() - t0 >= 130, `after ${Date.now() - t0} ms`);
+  await close(s);
+});

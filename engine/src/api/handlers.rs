@@ -79,6 +79,17 @@ impl Handlers {
         self
     }
 
+    /// Removes the 'upgrade' listener (`server.removeAllListeners('upgrade')`): upgrade
+    /// requests are ordinary requests again.
+    pub fn remove_upgrade(&mut self) {
+        self.upgrade = None;
+    }
+
+    /// Removes the 'connect' listener: CONNECT requests close the connection again.
+    pub fn remove_connect(&mut self) {
+        self.connect = None;
+    }
+
     /// 'timeout': the connection was inactive for `server.timeout`. Without a listener
     /// the connection is destroyed.
     pub fn on_timeout(mut self, f: impl Fn(&ConnInfo) + 'static) -> Self {

@@ -527,6 +527,69 @@ impl Response {
         Ok(self)
     }
 
+    /// [`write_head`](Self::write_head) for headers borrowed from the caller, one value per
+    /// pair (a name may repeat): for bindings that read names and values out of their own
+    /// buffers. Nothing is allocated when no `set_header` came first (Node's fast path);
+    /// otherwise the pairs are copied into the header map as `write_head` would.
+    pub fn write_head_borrowed(
+        &mut self,
+        status: u16,
+        message: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<&mut Self, Error> {
+        if !self.st().headers.entries.is_empty() || !(100..=999).contains(&status) {
+            let msg = message.map(|m| Cow::Owned(m.to_owned()));
+            let owned = headers.iter().map(|&(n, v)| (n.to_owned(), v.to_owned()));
+            return self.write_head_inner(status, msg, owned);
+        }
+        let mut guard = self.st();
+        let st = &mut *guard;
+        st.check_open()?;
+        if let Some(m) = message {
+            if !encode::is_valid_value(m.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    "Invalid character in statusMessage",
+                ));
+            }
+            st.message = Some(Cow::Owned(m.to_owned()));
+        }
+        st.status = status;
+        let start = st.buf.len();
+        let reason = st
+            .message
+            .as_deref()
+            .unwrap_or_else(|| encode::reason_phrase(status));
+        encode::status_line(&mut st.buf, status, reason);
+        let mut facts = HeadFacts {
+            present: st.headers.present,
+            ..HeadFacts::default()
+        };
+        for &(n, v) in headers {
+            let bad_name = !encode::is_token(n.as_bytes());
+            if bad_name || !encode::is_valid_value(v.as_bytes()) {
+                st.buf.truncate(start);
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    if bad_name {
+                        format!("Header name must be a valid HTTP token [\"{n}\"]")
+                    } else {
+                        format!("Invalid character in header content [\"{n}\"]")
+                    },
+                ));
+            }
+            if special::of(n) != 0 {
+                facts.note(n, &HeaderValue::One(Cow::Owned(v.to_owned())));
+            }
+            encode::header(&mut st.buf, n.as_bytes(), v.as_bytes());
+        }
+        st.facts = facts;
+        st.head_started = true;
+        st.head_frozen = true;
+        drop(guard);
+        Ok(self)
+    }
+
     /// `res.write(chunk)`: returns false when the connection's queue is over the high-water
     /// mark; [`on_drain`](Self::on_drain) fires when it has gone out.
     pub fn write(&mut self, data: impl AsRef<[u8]>) -> bool {
