@@ -4,6 +4,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
+# devDependencies (the `ws` package for the real WebSocket upgrade test; skipped without it).
+[ -d node_modules/ws ] || npm install --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 \
+  || echo "npm install failed: the ws round-trip test will be skipped"
 node build.js
 status=0
 for impl in ringhttp node; do
