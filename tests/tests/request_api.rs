@@ -136,9 +136,6 @@ thread_local! {
 }
 
 both_backends!(
-    #[ignore = "engine bug (epoll, ~half the runs): after resume() the whole body is delivered and \
-                'end' fires, but the response ended in the 'end' listener never reaches the \
-                client; passes consistently on io_uring"]
     fn pause_stops_reading_the_socket(backend: BackendKind) {
         const BODY: usize = 32 << 20;
         let delivered = Arc::new(AtomicUsize::new(0));
