@@ -277,6 +277,16 @@ impl Shard {
         self.st.run_timers();
         self.st.resume_accepting();
         self.st.flush(&mut self.backend);
+        // Completions the backend produced on the spot (epoll's sends) are handled now,
+        // not after another wait syscall; bounded so polling is never starved.
+        for _ in 0..4 {
+            if !self.backend.has_pending() {
+                break;
+            }
+            let st = &mut self.st;
+            self.backend.dispatch(&mut |ev| st.on_event(ev));
+            self.st.flush(&mut self.backend);
+        }
         self.st.apply_timeout_changes();
         if self.external {
             let _ = self.backend.submit();
