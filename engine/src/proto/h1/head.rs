@@ -536,6 +536,9 @@ fn parse_content_length(s: &[u8]) -> Result<u64, ParseError> {
 
 /// Semantic checks and derived fields. Order: TE in HTTP/1.0, Content-Length syntax and
 /// conflicts (header order), CL with TE, TE codings, Host.
+// Inlined into the fast path: the head is built in place rather than moved through
+// two layers of Option/Result.
+#[inline(always)]
 fn finish(buf: &[u8], raw: RawHead) -> Result<RequestHead, ParseError> {
     let mut hosts = 0u32;
     let mut content_length: Option<u64> = None;
