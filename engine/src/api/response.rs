@@ -164,6 +164,44 @@ impl ResState {
         self.on_timeout = None;
     }
 
+    /// Node's writeHead fast path, step 1: the status line straight into the head.
+    /// Returns where the head started (to undo on error) and the facts so far.
+    fn begin_eager_head(&mut self, status: u16) -> (usize, HeadFacts) {
+        let start = self.buf.len();
+        let reason = self
+            .message
+            .as_deref()
+            .unwrap_or_else(|| encode::reason_phrase(status));
+        encode::status_line(&mut self.buf, status, reason);
+        let facts = HeadFacts {
+            present: self.headers.present,
+            ..HeadFacts::default()
+        };
+        (start, facts)
+    }
+
+    /// Step 2, per header line: validated, noted if the engine cares, encoded.
+    fn eager_header(
+        &mut self,
+        facts: &mut HeadFacts,
+        name: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        validate_line(name, value)?;
+        if special::of(name) != 0 {
+            facts.note(name, &HeaderValue::One(Cow::Owned(value.to_owned())));
+        }
+        encode::header(&mut self.buf, name.as_bytes(), value.as_bytes());
+        Ok(())
+    }
+
+    /// Step 3: the rest of the head (Date, Connection, framing) follows at the first
+    /// write or end.
+    fn end_eager_head(&mut self, facts: HeadFacts) {
+        self.facts = facts;
+        self.head_started = true;
+    }
+
     fn check_open(&self) -> Result<(), Error> {
         if self.head_frozen || self.head_written {
             return Err(Error::new(
@@ -490,30 +528,17 @@ impl Response {
         if st.headers.entries.is_empty() {
             // Node's fast path: with no setHeader() before, writeHead's headers go straight
             // into the head (getHeader() does not see them, as in Node).
-            let start = st.buf.len();
-            let st = &mut *st;
-            let reason = st
-                .message
-                .as_deref()
-                .unwrap_or_else(|| encode::reason_phrase(status));
-            encode::status_line(&mut st.buf, status, reason);
-            let mut facts = HeadFacts {
-                present: st.headers.present,
-                ..HeadFacts::default()
-            };
+            let (start, mut facts) = st.begin_eager_head(status);
             for (n, v) in headers {
                 let (n, v) = (n.into(), v.into());
-                if let Err(e) = validate(&n, &v) {
-                    st.buf.truncate(start);
-                    return Err(e);
-                }
-                facts.note(&n, &v);
                 for one in v.values() {
-                    encode::header(&mut st.buf, n.as_bytes(), one.as_bytes());
+                    if let Err(e) = st.eager_header(&mut facts, &n, one) {
+                        st.buf.truncate(start);
+                        return Err(e);
+                    }
                 }
             }
-            st.facts = facts;
-            st.head_started = true;
+            st.end_eager_head(facts);
         } else {
             // As Node: each header is checked in order; the first invalid one is the error.
             for (n, v) in headers {
@@ -555,36 +580,14 @@ impl Response {
             st.message = Some(Cow::Owned(m.to_owned()));
         }
         st.status = status;
-        let start = st.buf.len();
-        let reason = st
-            .message
-            .as_deref()
-            .unwrap_or_else(|| encode::reason_phrase(status));
-        encode::status_line(&mut st.buf, status, reason);
-        let mut facts = HeadFacts {
-            present: st.headers.present,
-            ..HeadFacts::default()
-        };
+        let (start, mut facts) = st.begin_eager_head(status);
         for &(n, v) in headers {
-            let bad_name = !encode::is_token(n.as_bytes());
-            if bad_name || !encode::is_valid_value(v.as_bytes()) {
+            if let Err(e) = st.eager_header(&mut facts, n, v) {
                 st.buf.truncate(start);
-                return Err(Error::new(
-                    ErrorKind::InvalidHeader,
-                    if bad_name {
-                        format!("Header name must be a valid HTTP token [\"{n}\"]")
-                    } else {
-                        format!("Invalid character in header content [\"{n}\"]")
-                    },
-                ));
+                return Err(e);
             }
-            if special::of(n) != 0 {
-                facts.note(n, &HeaderValue::One(Cow::Owned(v.to_owned())));
-            }
-            encode::header(&mut st.buf, n.as_bytes(), v.as_bytes());
         }
-        st.facts = facts;
-        st.head_started = true;
+        st.end_eager_head(facts);
         st.head_frozen = true;
         drop(guard);
         Ok(self)
@@ -774,16 +777,21 @@ impl Drop for Response {
 }
 
 fn validate(name: &str, value: &HeaderValue) -> Result<(), Error> {
+    if value.values().next().is_none() {
+        return validate_line(name, "");
+    }
+    value.values().try_for_each(|v| validate_line(name, v))
+}
+
+/// Node's `ERR_INVALID_HTTP_TOKEN` / `ERR_INVALID_CHAR` checks for one header line.
+fn validate_line(name: &str, value: &str) -> Result<(), Error> {
     if !encode::is_token(name.as_bytes()) {
         return Err(Error::new(
             ErrorKind::InvalidHeader,
             format!("Header name must be a valid HTTP token [\"{name}\"]"),
         ));
     }
-    if value
-        .values()
-        .any(|v| !encode::is_valid_value(v.as_bytes()))
-    {
+    if !encode::is_valid_value(value.as_bytes()) {
         return Err(Error::new(
             ErrorKind::InvalidHeader,
             format!("Invalid character in header content [\"{name}\"]"),
