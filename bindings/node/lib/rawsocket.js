@@ -5,6 +5,7 @@
 // co.). Enough for e.g. `ws`'s `handleUpgrade`.
 const { Duplex } = require('stream');
 const native = require('./native');
+const { defineAddressGetters } = require('./address');
 
 class RawSocket extends Duplex {
   constructor(server, id, fd) {
@@ -30,12 +31,6 @@ class RawSocket extends Duplex {
     return this._addr;
   }
 
-  get remoteAddress() { return this._address()[0]; }
-  get remotePort() { return this._address()[1]; }
-  get remoteFamily() { return this._address()[2]; }
-  get localAddress() { return this._address()[3]; }
-  get localPort() { return this._address()[4]; }
-  get timeout() { return this._timeoutMs || undefined; }
   get readyState() {
     if (this._gone || this.destroyed) return 'closed';
     if (this.readable && this.writable) return 'open';
@@ -120,5 +115,7 @@ class RawSocket extends Duplex {
   }
   resetAndDestroy() { return this.destroy(); }
 }
+
+defineAddressGetters(RawSocket.prototype);
 
 module.exports = { RawSocket };

@@ -5,6 +5,7 @@
 // the bytes the engine will send before closing.
 const EE = require('events');
 const native = require('./native');
+const { defineAddressGetters } = require('./address');
 
 class Socket extends EE {
   constructor(server, fd) {
@@ -26,12 +27,6 @@ class Socket extends EE {
     return this._addr;
   }
 
-  get remoteAddress() { return this._address()[0]; }
-  get remotePort() { return this._address()[1]; }
-  get remoteFamily() { return this._address()[2]; }
-  get localAddress() { return this._address()[3]; }
-  get localPort() { return this._address()[4]; }
-  get timeout() { return this._timeoutMs || undefined; }
 
   address() {
     const a = this._address();
@@ -91,5 +86,7 @@ class Socket extends EE {
     this.emit('close', false);
   }
 }
+
+defineAddressGetters(Socket.prototype);
 
 module.exports = { Socket };
