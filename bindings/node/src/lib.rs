@@ -227,6 +227,11 @@ struct Pair {
     body_started: bool,
 }
 
+/// N-API finalizer of the server's External.
+///
+/// # Safety
+/// Called by Node once, on the JS thread, with `data` the `Box<Server>` leaked in
+/// `listen` after its uv handles were closed.
 unsafe extern "C" fn finalize_server(env: Env, data: *mut c_void, _hint: *mut c_void) {
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: data is the Box<Server> leaked in `listen`; the uv handles are closed
@@ -245,6 +250,11 @@ unsafe extern "C" fn finalize_server(env: Env, data: *mut c_void, _hint: *mut c_
 // ---------------------------------------------------------------------------------------
 // Driving the shard from libuv.
 
+/// libuv poll callback: the shard's pollable fd is readable.
+///
+/// # Safety
+/// Called by libuv on the JS thread with a live handle whose data is the `Server` (or null
+/// once the server is being torn down).
 unsafe extern "C" fn poll_cb(h: *mut c_void, _status: c_int, _events: c_int) {
     // SAFETY: the handle's data is the Server (nulled before close).
     let srv = unsafe { uv::data(h) } as *const Server;
@@ -254,13 +264,23 @@ unsafe extern "C" fn poll_cb(h: *mut c_void, _status: c_int, _events: c_int) {
     }
 }
 
+/// libuv timer callback: the shard's next deadline.
+///
+/// # Safety
+/// As [`poll_cb`]: a live handle whose data is the `Server` or null.
 unsafe extern "C" fn timer_cb(h: *mut c_void) {
-    poll_cb(h, 0, 0)
+    // SAFETY: the timer handle's data is the Server too, with the same contract as poll_cb.
+    unsafe { poll_cb(h, 0, 0) }
 }
 
+/// libuv idle callback: work is queued that the pollable fd will not signal.
+///
+/// # Safety
+/// As [`poll_cb`]: a live idle handle whose data is the `Server` or null.
 unsafe extern "C" fn idle_cb(h: *mut c_void) {
     // SAFETY: idle handle data is the Server too.
     unsafe { uv::uv_idle_stop(h) };
+    // SAFETY: libuv passes the live idle handle; its data is the Server or null.
     let srv = unsafe { uv::data(h) } as *const Server;
     if !srv.is_null() {
         // SAFETY: as in poll_cb.
@@ -1445,6 +1465,8 @@ macro_rules! exports {
         fn register(env: Env, exports: Value) {
             $(
                 {
+                    /// # Safety
+                    /// Called by Node with this function's env and callback info.
                     unsafe extern "C" fn tramp(env: Env, info: sys::napi_callback_info) -> Value {
                         // SAFETY: called by Node with this callback's env and info.
                         let cx = unsafe { Cx::new(env, info) };

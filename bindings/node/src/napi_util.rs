@@ -138,8 +138,8 @@ pub fn get_string(env: Env, v: Value) -> JsResult<String> {
     }
     let mut stack = [0u8; 256];
     let mut len = 0usize;
-    // SAFETY: the buffer pointer and its length are consistent; napi NUL-terminates.
     check(
+        // SAFETY: the buffer pointer and its length are consistent; napi NUL-terminates.
         unsafe {
             sys::napi_get_value_string_utf8(
                 env,
@@ -218,8 +218,8 @@ pub fn with_bytes<R>(env: Env, v: Value, f: impl FnOnce(&[u8]) -> R) -> JsResult
             }
             let (mut ty, mut len, mut data, mut ab, mut off) =
                 (0, 0usize, null_mut(), null_mut(), 0);
-            // SAFETY: v is a typed array; data points at its first element (offset applied).
             check(
+                // SAFETY: v is a typed array; data points at its first element (offset applied).
                 unsafe {
                     sys::napi_get_typedarray_info(
                         env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off,

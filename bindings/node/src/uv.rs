@@ -58,6 +58,10 @@ pub unsafe fn data(h: *mut uv_handle_t) -> *mut c_void {
     unsafe { *(h as *mut *mut c_void) }
 }
 
+/// Frees a closed handle's memory.
+///
+/// # Safety
+/// Called by libuv once the handle, allocated by [`alloc`], is closed.
 unsafe extern "C" fn free_cb(h: *mut uv_handle_t) {
     // SAFETY: libuv is done with the handle; it was allocated with calloc.
     unsafe { libc::free(h) };

@@ -2,11 +2,12 @@
 //! (systemd socket activation). TCP listeners are opened once per shard with SO_REUSEPORT.
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
+use std::os::fd::{IntoRawFd, RawFd};
 use std::path::PathBuf;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::backend::sys;
 use crate::error::{Error, ErrorKind};
 
 /// An address to listen on.
@@ -110,27 +111,23 @@ pub(crate) fn bind_unix(path: &std::path::Path, backlog: i32) -> Result<RawFd, E
 
 /// The local address of a listening fd (the real port after binding port 0).
 pub(crate) fn local_addr(fd: RawFd) -> Option<SocketAddr> {
-    crate::shard::sockaddr::local(fd)
+    sys::local_addr(fd)
 }
 
 /// Duplicates an fd (close-on-exec) so each shard owns its own copy.
 pub(crate) fn dup(fd: RawFd) -> Result<RawFd, Error> {
-    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we were given; the copy is owned by the caller.
-    let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if n < 0 {
-        return Err(Error::io(
+    sys::dup_cloexec(fd).map_err(|e| {
+        Error::io(
             ErrorKind::Listen,
             format!("duplicating listener fd {fd}"),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(n)
+            e,
+        )
+    })
 }
 
 /// Closes a listener fd we opened when a later step failed.
 pub(crate) fn close(fd: RawFd) {
-    // SAFETY: the fd was opened by us and not handed to anyone.
-    drop(unsafe { Socket::from_raw_fd(fd) });
+    sys::close(fd);
 }
 
 /// Opens one listener per shard for `addr`. Returns the fds and the bound address.

@@ -1,6 +1,7 @@
 //! The Node.js `http` server API in Rust form: [`ServerBuilder`] / [`Server`] for
 //! `http.createServer` and `server.listen`, [`Request`] for `IncomingMessage`, [`Response`]
 //! for `ServerResponse`, [`Handlers`] for the listeners of an externally driven shard.
+#![forbid(unsafe_code)]
 pub(crate) mod body;
 mod config;
 pub(crate) mod handlers;

@@ -237,12 +237,12 @@ impl Request {
 
     /// `req.socket.remoteAddress` / `remotePort`.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        crate::shard::sockaddr::peer(self.inner.conn.fd)
+        crate::backend::sys::peer_addr(self.inner.conn.fd)
     }
 
     /// `req.socket.localAddress` / `localPort`.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        crate::shard::sockaddr::local(self.inner.conn.fd)
+        crate::backend::sys::local_addr(self.inner.conn.fd)
     }
 
     /// The connection's socket descriptor (the same as [`ConnInfo::fd`](crate::ConnInfo::fd);

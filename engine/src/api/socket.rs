@@ -93,11 +93,11 @@ impl Socket {
     }
 
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        crate::shard::sockaddr::peer(self.conn.fd)
+        crate::backend::sys::peer_addr(self.conn.fd)
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        crate::shard::sockaddr::local(self.conn.fd)
+        crate::backend::sys::local_addr(self.conn.fd)
     }
 
     /// Whether the connection is still open.

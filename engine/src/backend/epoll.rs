@@ -159,7 +159,9 @@ impl Epoll {
     /// `ptr..ptr+len` stays valid and unchanged until the `Sent` completion for `conn`.
     pub(crate) unsafe fn send(&mut self, conn: usize, fd: RawFd, ptr: *const u8, len: usize) {
         self.conn(conn, fd);
-        match raw_send(fd, ptr, len) {
+        // SAFETY: the caller keeps `ptr..ptr+len` valid until the `Sent` completion, so it
+        // is readable now.
+        match unsafe { raw_send(fd, ptr, len) } {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.conns[conn].pending_send = Some((ptr as usize, len));
                 self.update(conn);

@@ -68,3 +68,34 @@ pub(crate) fn shutdown_write(fd: RawFd) {
     // SAFETY: shutdown on a descriptor the caller owns.
     unsafe { libc::shutdown(fd, libc::SHUT_WR) };
 }
+
+/// `shutdown(fd, SHUT_RDWR)`: ends in-flight receives and sends on the socket promptly
+/// (with EOF / EPIPE), so a connection being torn down has no operation left waiting.
+pub(crate) fn shutdown_both(fd: RawFd) {
+    // SAFETY: shutdown on a descriptor the caller owns; it changes no memory.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+}
+
+/// Duplicates `fd` (close-on-exec); the copy is owned by the caller.
+pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor the caller holds open; no memory is passed.
+    cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })
+}
+
+fn with_sock<T>(fd: RawFd, f: impl FnOnce(socket2::SockRef<'_>) -> Option<T>) -> Option<T> {
+    // SAFETY: callers pass the fd of a live connection or listener for the duration of the
+    // call (handles check `closed` before asking); a stale fd only yields a wrong or no
+    // address, never memory unsafety, since the borrow does not outlive this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    f(socket2::SockRef::from(&fd))
+}
+
+/// `getpeername(2)` of a connection, read on demand.
+pub(crate) fn peer_addr(fd: RawFd) -> Option<std::net::SocketAddr> {
+    with_sock(fd, |s| s.peer_addr().ok()?.as_socket())
+}
+
+/// `getsockname(2)` of a connection or listener.
+pub(crate) fn local_addr(fd: RawFd) -> Option<std::net::SocketAddr> {
+    with_sock(fd, |s| s.local_addr().ok()?.as_socket())
+}

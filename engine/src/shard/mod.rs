@@ -11,7 +11,6 @@ pub mod date;
 mod input;
 mod output;
 pub(crate) mod remote;
-pub(crate) mod sockaddr;
 pub(crate) mod timeouts;
 pub mod timer;
 
@@ -68,10 +67,10 @@ impl ConnInfo {
         self.id
     }
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        sockaddr::peer(self.fd)
+        backend::sys::peer_addr(self.fd)
     }
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        sockaddr::local(self.fd)
+        backend::sys::local_addr(self.fd)
     }
     /// The connection's socket descriptor (owned by the shard; valid until the connection
     /// closes). Bindings key per-connection state by it.

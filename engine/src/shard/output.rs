@@ -218,8 +218,8 @@ impl ShardState {
         }
         c.life = Life::Closing;
         c.shared.closed.set(true);
-        // SAFETY: shutdown on our own fd; in-flight recv/send complete promptly with EOF/EPIPE.
-        unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
+        // In-flight recv/send complete promptly with EOF/EPIPE.
+        sys::shutdown_both(c.fd);
         match std::mem::replace(&mut c.phase, Phase::Done) {
             Phase::Body { chan, .. } | Phase::Raw { chan } => chan.abort(),
             _ => {}
