@@ -16,11 +16,9 @@
 //!
 //! Layers, bottom up: [`backend`] (io_uring or epoll, the only code that talks to the
 //! kernel about sockets), [`shard`] (one thread's event loop, connections, timers),
-//! [`proto`] (HTTP/1.1 bytes, no I/O), [`api`] (Node's server surface). [`client`] is the
-//! HTTP/1.1 client side (response parser, keep-alive `Agent`) used by the load generator.
+//! [`proto`] (HTTP/1.1 bytes, no I/O), [`api`] (Node's server surface).
 pub mod api;
 pub mod backend;
-pub mod client;
 pub mod error;
 pub mod proto;
 pub mod shard;

@@ -2,7 +2,7 @@
 //! comparison harness, and the HTTP/1.1 client side (`client`).
 
 pub mod cli;
-pub use ringhttp::client;
+pub mod client;
 pub mod compare;
 pub mod load;
 pub mod report;

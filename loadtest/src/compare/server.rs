@@ -1,6 +1,7 @@
 //! Server processes under comparison: start with PORT set, wait for the port,
 //! read their CPU time from /proc, kill their process group.
 
+use crate::client::{Agent, AgentOptions};
 use crate::ring::sys;
 use anyhow::{bail, Context, Result};
 use std::net::{TcpListener, TcpStream};
@@ -60,7 +61,26 @@ impl Server {
         if !server.wait_port(Duration::from_secs(20)) {
             bail!("{cmd:?} did not listen on 127.0.0.1:{port} within 20s");
         }
+        server.check_answers(cmd)?;
         Ok(server)
+    }
+
+    /// A server that listens but does not answer `GET /` with a 2xx would be measured
+    /// producing errors: refuse it before the load starts.
+    fn check_answers(&self, cmd: &str) -> Result<()> {
+        let agent = Agent::new(AgentOptions {
+            keep_alive: false,
+            timeout: Some(Duration::from_secs(5)),
+            ..AgentOptions::default()
+        });
+        let url = format!("http://127.0.0.1:{}/", self.port);
+        let res = agent
+            .get(&url)
+            .with_context(|| format!("{cmd:?}: GET {url}"))?;
+        if !(200..300).contains(&res.status) {
+            bail!("{cmd:?}: GET {url} answered {}", res.status);
+        }
+        Ok(())
     }
 
     fn wait_port(&self, limit: Duration) -> bool {

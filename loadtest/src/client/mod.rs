@@ -1,8 +1,9 @@
 //! HTTP/1.1 client side: response parsing, request serialization and a
 //! keep-alive connection pool.
 //!
-//! Self-contained (std + memchr only) so it can move into the engine as
-//! `ringhttp::client` unchanged.
+//! Self-contained (std + memchr only). The load generator uses the parser and request
+//! serialization; `ringload compare` uses the [`Agent`] to check that a server under
+//! comparison answers `GET /` before measuring it.
 
 mod head;
 mod parser;
