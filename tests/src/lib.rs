@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 pub use ringhttp::{BackendKind, Server, ServerBuilder};
 
+pub mod example;
+
 /// Upper bound for any single wait on a socket. Tests never hang longer than this.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 

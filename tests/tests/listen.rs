@@ -252,3 +252,73 @@ both_backends!(
         assert_eq!(taken.local_addr().unwrap(), addr);
     }
 );
+
+/// A one-shard server on `addr`, sharing the port if `reuse`.
+fn try_serve(
+    backend: BackendKind,
+    addr: SocketAddr,
+    shards: usize,
+    reuse: bool,
+) -> Result<Server, ringhttp::Error> {
+    ServerBuilder::new()
+        .shards(shards)
+        .reuse_port(reuse)
+        .backend(request_kind(backend))
+        .on_request(|_, mut res| res.end_with("x"))
+        .listen(addr)
+}
+
+both_backends!(
+    fn second_server_on_a_used_port_is_addr_in_use(backend: BackendKind) {
+        let first = try_serve(backend, "127.0.0.1:0".parse().unwrap(), 2, false).unwrap();
+        let port = first.local_addr().unwrap().port();
+        for host in ["127.0.0.1", "0.0.0.0"] {
+            let addr: SocketAddr = format!("{host}:{port}").parse().unwrap();
+            // Neither an exclusive nor a sharing listen joins an exclusive server's group
+            // from a socket that binds without SO_REUSEPORT first.
+            let err = match try_serve(backend, addr, 1, false) {
+                Ok(_) => panic!("second exclusive listen on {addr} succeeded"),
+                Err(e) => e,
+            };
+            assert_eq!(err.kind(), ErrorKind::Listen);
+            assert!(err.to_string().contains("Address already in use"), "{err}");
+        }
+        // The first server still serves everything.
+        let addr = first.local_addr().unwrap();
+        for _ in 0..8 {
+            assert_eq!(fetch(addr, "/"), "x");
+        }
+    }
+);
+
+both_backends!(
+    fn reuse_port_shares_only_between_servers_that_ask(backend: BackendKind) {
+        let a = try_serve(backend, "127.0.0.1:0".parse().unwrap(), 1, true).unwrap();
+        let addr = a.local_addr().unwrap();
+        let b = try_serve(backend, addr, 2, true).expect("second sharing server joins");
+        assert_eq!(b.local_addr(), Some(addr));
+        // An exclusive listen is refused by the shared group.
+        let err = try_serve(backend, addr, 1, false)
+            .err()
+            .expect("exclusive listen fails");
+        assert!(err.to_string().contains("Address already in use"), "{err}");
+        // Closing one leaves the other serving.
+        drop(a);
+        for _ in 0..8 {
+            assert_eq!(fetch(addr, "/"), "x");
+        }
+        drop(b);
+    }
+);
+
+#[test]
+fn zero_shards_is_a_config_error() {
+    let err = ServerBuilder::new()
+        .shards(0)
+        .on_request(|_, mut res| res.end())
+        .listen("127.0.0.1:0")
+        .err()
+        .expect("zero shards rejected");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("shards"), "{err}");
+}

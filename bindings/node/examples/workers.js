@@ -15,5 +15,7 @@ if (isMainThread) {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end(`Hello from thread ${threadId}\n`);
   });
-  server.listen(port, '127.0.0.1', () => console.log(`thread ${threadId}: ${server.backend}`));
+  // reusePort: every worker joins the port (without it the second listen is EADDRINUSE).
+  server.listen({ port, host: '127.0.0.1', reusePort: true }, () =>
+    console.log(`thread ${threadId}: ${server.backend}`));
 }

@@ -334,12 +334,14 @@ class Server extends EE {
     let host;
     let path;
     let backlog;
+    let reusePort = false;
     const a0 = args[0];
     if (a0 !== null && typeof a0 === 'object') {
       port = a0.port ?? 0;
       host = a0.host;
       path = a0.path;
       backlog = a0.backlog;
+      reusePort = !!a0.reusePort;
     } else if (typeof a0 === 'string' && !/^\d+$/.test(a0)) {
       path = a0;
       backlog = args[1];
@@ -364,7 +366,7 @@ class Server extends EE {
     }
     if (cb) this.once('listening', cb);
     // Like Node, the socket opens on the next tick: options set right after listen() apply.
-    this._pendingListen = { port, host, path, backlog };
+    this._pendingListen = { port, host, path, backlog, reusePort };
     process.nextTick(() => this._doListen());
     return this;
   }
@@ -382,6 +384,7 @@ class Server extends EE {
       maxRequestsPerSocket: this.maxRequestsPerSocket || 0,
       maxHeaderSize: this._options.maxHeaderSize ?? http.maxHeaderSize,
       backlog: p.backlog,
+      reusePort: p.reusePort,
       backend: this._options.backend || process.env.RINGHTTP_BACKEND,
     };
     const attempts = [];

@@ -577,6 +577,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         if let Some(n) = opt_n(env, opts, c"backlog") {
             b = b.config(|c| c.backlog = n.min(i32::MAX as usize) as i32);
         }
+        b = b.reuse_port(get_bool(env, named(env, opts, c"reusePort")));
         let be = named(env, opts, c"backend");
         if type_of(env, be) == sys::ValueType::napi_string {
             b = b.backend(match get_string(env, be)?.as_str() {

@@ -276,8 +276,7 @@ test('a throwing request listener surfaces as uncaughtException', () => {
 });
 
 test('listen errors: EADDRINUSE when another socket holds the port', async () => {
-  // A plain net server (no SO_REUSEPORT) holds the port. Two ringhttp servers in one
-  // process would share it instead (SO_REUSEPORT, for worker threads).
+  // A plain net server (no SO_REUSEPORT) holds the port.
   const holder = net.createServer();
   await new Promise((r) => holder.listen(0, '127.0.0.1', r));
   const port = holder.address().port;
@@ -285,6 +284,29 @@ test('listen errors: EADDRINUSE when another socket holds the port', async () =>
   const [err] = await new Promise((r) => { b.once('error', (...x) => r(x)); b.listen(port, '127.0.0.1'); });
   assert.strictEqual(err.code, 'EADDRINUSE');
   await new Promise((r) => holder.close(r));
+});
+
+test('listen: a second server on a used port is EADDRINUSE unless both pass reusePort', async () => {
+  const a = http.createServer((req, res) => res.end('a'));
+  const port = await listen(a, 0, '127.0.0.1');
+  for (const host of ['127.0.0.1', '0.0.0.0']) {
+    const b = http.createServer();
+    const [err] = await new Promise((r) => { b.once('error', (...x) => r(x)); b.listen(port, host); });
+    assert.strictEqual(err.code, 'EADDRINUSE', host);
+  }
+  await close(a);
+  // Node 22's reusePort (Node 20, the oracle here, does not have it).
+  if (IMPL === 'node') return;
+  const c = http.createServer((req, res) => res.end('c'));
+  const d = http.createServer((req, res) => res.end('d'));
+  const p2 = await listen(c, { port: 0, host: '127.0.0.1', reusePort: true });
+  await listen(d, { port: p2, host: '127.0.0.1', reusePort: true });
+  // An exclusive listen still fails against the shared pair.
+  const e = http.createServer();
+  const [err] = await new Promise((r) => { e.once('error', (...x) => r(x)); e.listen(p2, '127.0.0.1'); });
+  assert.strictEqual(err.code, 'EADDRINUSE');
+  await close(c);
+  await close(d);
 });
 
 test("'upgrade': the listener gets the head bytes and a raw socket (echo)", async () => {

@@ -1,4 +1,4 @@
-//! Command-line options shared by the examples.
+//! Command-line options shared by the examples, logging, and the production run loop.
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
@@ -12,12 +12,17 @@ pub struct Args {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Shards (threads); default one per CPU.
-    #[arg(long)]
-    pub shards: Option<usize>,
+    /// Shards (threads), at least 1; default one per CPU.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub shards: Option<u16>,
     /// auto, uring or epoll (env RINGHTTP_BACKEND overrides auto).
     #[arg(long, default_value = "auto")]
     pub backend: BackendKind,
+    /// Share the port with other processes that also pass --reuse-port (zero-downtime
+    /// restarts: start the new version, then SIGTERM the old one). Without it a port in
+    /// use is an error.
+    #[arg(long)]
+    pub reuse_port: bool,
     /// server.timeout in ms (0 = off).
     #[arg(long)]
     pub timeout_ms: Option<u64>,
@@ -33,18 +38,27 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn port(&self) -> u16 {
-        self.port
-            .or_else(|| std::env::var("PORT").ok()?.parse().ok())
-            .unwrap_or(8080)
+    /// `--port`, else `PORT`, else 8080; a `PORT` that is not a port number is an error.
+    pub fn port(&self) -> Result<u16, String> {
+        if let Some(p) = self.port {
+            return Ok(p);
+        }
+        match std::env::var("PORT") {
+            Ok(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| format!("PORT={v:?} is not a port number (0-65535)")),
+            Err(std::env::VarError::NotPresent) => Ok(8080),
+            Err(e) => Err(format!("PORT: {e}")),
+        }
     }
 
     /// Applies the options to a builder.
     pub fn apply(&self, mut b: ServerBuilder) -> ServerBuilder {
         if let Some(n) = self.shards {
-            b = b.shards(n);
+            b = b.shards(n.into());
         }
-        b = b.backend(self.backend);
+        b = b.backend(self.backend).reuse_port(self.reuse_port);
         let ms = Duration::from_millis;
         if let Some(v) = self.timeout_ms {
             b = b.timeout(ms(v));
@@ -61,17 +75,15 @@ impl Args {
         b
     }
 
-    /// Listens and prints the one start-up line.
+    /// Listens and logs the one start-up line; exits 1 (after one log line) on failure.
     pub fn serve(&self, name: &str, b: ServerBuilder) -> ringhttp::Server {
-        let addr = (self.host.as_str(), self.port());
-        let server = match self.apply(b).listen(addr) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{name}: {e}");
-                std::process::exit(1);
-            }
-        };
-        println!(
+        let port = self.port().unwrap_or_else(|e| fail(name, &e));
+        let addr = (self.host.as_str(), port);
+        let server = self
+            .apply(b)
+            .listen(addr)
+            .unwrap_or_else(|e| fail(name, &e.to_string()));
+        tracing::info!(
             "{name} listening on {} (backend {}, {} shards)",
             server.local_addr().map_or_else(
                 || server.listen_addr().to_string(),
@@ -84,11 +96,22 @@ impl Args {
     }
 }
 
+/// Logs a start-up failure and exits 1.
+pub fn fail(name: &str, msg: &str) -> ! {
+    tracing::error!("{name}: {msg}");
+    std::process::exit(1)
+}
+
+/// Logs to stderr through `tracing`: level from `RUST_LOG` (default info), colour only
+/// when stderr is a terminal.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

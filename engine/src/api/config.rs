@@ -37,6 +37,9 @@ pub struct Config {
     pub max_queued_output: usize,
     /// listen() backlog.
     pub backlog: i32,
+    /// Join other listeners on the same TCP port (SO_REUSEPORT across processes, e.g. the
+    /// old and new version during a zero-downtime restart). Off: the port must be free.
+    pub reuse_port: bool,
     /// How long a closing connection waits for the peer's FIN after our last byte.
     pub linger: Duration,
 }
@@ -59,6 +62,7 @@ impl Default for Config {
             write_high_water_mark: 16 * 1024,
             max_queued_output: 1024 * 1024,
             backlog: 511,
+            reuse_port: false,
             linger: Duration::from_secs(2),
         }
     }

@@ -1,5 +1,16 @@
 //! Where to listen: TCP (IPv4, IPv6, dual-stack), a unix socket path, or an inherited fd
-//! (systemd socket activation). TCP listeners are opened once per shard with SO_REUSEPORT.
+//! (systemd socket activation).
+//!
+//! TCP listeners are opened once per shard, all in one SO_REUSEPORT group so the kernel
+//! spreads connections over the shards. The port is still exclusive by default: the first
+//! shard's socket is bound *without* SO_REUSEPORT, which fails with EADDRINUSE if any other
+//! socket holds the port (shared or not); only after that bind is SO_REUSEPORT switched on
+//! so the other shards can join. With `reuse_port` every socket sets it before binding and
+//! joins whatever group is there (same user only; the kernel's rule).
+//!
+//! The one gap: once an exclusive server has bound, its sockets carry SO_REUSEPORT, so a
+//! later process of the same user that explicitly asks to share can still join it.
+//! Nothing that did not opt in can.
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{IntoRawFd, RawFd};
@@ -74,8 +85,18 @@ impl From<SocketAddr> for ListenAddr {
     }
 }
 
-/// Binds a TCP listener with SO_REUSEPORT (so each shard can have its own).
-pub(crate) fn bind_tcp(addr: SocketAddr, backlog: i32) -> Result<RawFd, Error> {
+/// How a TCP listener joins the port's SO_REUSEPORT group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Share {
+    /// Bind without SO_REUSEPORT (fails if the port is held), then turn it on for our
+    /// other shards.
+    Exclusive,
+    /// SO_REUSEPORT before binding: join the group.
+    Join,
+}
+
+/// Binds a TCP listener that other shards can join (see the module doc).
+fn bind_tcp(addr: SocketAddr, backlog: i32, share: Share) -> Result<RawFd, Error> {
     let ctx = |e| Error::io(ErrorKind::Listen, format!("listening on {addr}"), e);
     let sock = Socket::new(
         Domain::for_address(addr),
@@ -84,12 +105,18 @@ pub(crate) fn bind_tcp(addr: SocketAddr, backlog: i32) -> Result<RawFd, Error> {
     )
     .map_err(ctx)?;
     sock.set_reuse_address(true).map_err(ctx)?;
-    sock.set_reuse_port(true).map_err(ctx)?;
+    if share == Share::Join {
+        sock.set_reuse_port(true).map_err(ctx)?;
+    }
     if addr.is_ipv6() {
         // `::` accepts IPv4 too (dual-stack), as Node does.
         let _ = sock.set_only_v6(false);
     }
     sock.bind(&addr.into()).map_err(ctx)?;
+    if share == Share::Exclusive {
+        // The port is ours; let our own shards' sockets join before listen() hashes it.
+        sock.set_reuse_port(true).map_err(ctx)?;
+    }
     sock.listen(backlog).map_err(ctx)?;
     Ok(sock.into_raw_fd())
 }
@@ -134,16 +161,22 @@ pub(crate) fn close(fd: RawFd) {
 pub(crate) fn open(
     addr: &ListenAddr,
     shards: usize,
-    backlog: i32,
+    config: &super::Config,
 ) -> Result<(Vec<RawFd>, Option<SocketAddr>), Error> {
+    let backlog = config.backlog;
     let mut fds = Vec::with_capacity(shards);
     let result = (|| match addr {
         ListenAddr::Tcp(a) => {
-            let first = bind_tcp(*a, backlog)?;
+            let share = if config.reuse_port {
+                Share::Join
+            } else {
+                Share::Exclusive
+            };
+            let first = bind_tcp(*a, backlog, share)?;
             fds.push(first);
             let bound = local_addr(first).unwrap_or(*a);
             for _ in 1..shards {
-                fds.push(bind_tcp(bound, backlog)?);
+                fds.push(bind_tcp(bound, backlog, Share::Join)?);
             }
             Ok(Some(bound))
         }

@@ -24,9 +24,17 @@ impl ServerBuilder {
         ServerBuilder::default()
     }
 
-    /// Number of shards (threads), default one per CPU.
+    /// Number of shards (threads), default one per CPU. Zero is rejected by `listen`.
     pub fn shards(mut self, n: usize) -> Self {
-        self.config.shards = n.max(1);
+        self.config.shards = n;
+        self
+    }
+
+    /// Share the TCP port with other processes' listeners that also ask to (Node 22's
+    /// `reusePort`). Off by default: listening on a port another socket holds fails with
+    /// EADDRINUSE. On, two versions of a server can overlap during a zero-downtime restart.
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.config.reuse_port = on;
         self
     }
 
@@ -177,8 +185,15 @@ impl ServerBuilder {
         Error: From<A::Error>,
     {
         let addr = addr.try_into()?;
-        let shards = self.config.shards.max(1);
-        let (fds, bound) = listen::open(&addr, shards, self.config.backlog)?;
+        let shards = self.config.shards;
+        if shards == 0 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "shards must be at least 1 (got 0)",
+            ));
+        }
+        raise_nofile_limit_once();
+        let (fds, bound) = listen::open(&addr, shards, &self.config)?;
         let config = Arc::new(self.config);
         let remaining = Arc::new(AtomicUsize::new(shards));
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -240,19 +255,30 @@ impl ServerBuilder {
     }
 
     /// One shard to be driven from another event loop (see [`Shard::run_ready`]), serving
-    /// `addr`. With SO_REUSEPORT several such shards (e.g. one per worker thread) can share
-    /// a port.
+    /// `addr`. With [`reuse_port`](Self::reuse_port) several such shards (e.g. one per
+    /// worker thread) can share a port.
     pub fn build_shard<A>(self, addr: A) -> Result<(Shard, Option<SocketAddr>), Error>
     where
         A: TryInto<ListenAddr>,
         Error: From<A::Error>,
     {
         let addr = addr.try_into()?;
-        let (fds, bound) = listen::open(&addr, 1, self.config.backlog)?;
+        raise_nofile_limit_once();
+        let (fds, bound) = listen::open(&addr, 1, &self.config)?;
         let shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;
         tracing::info!("backend: {}", shard.backend_reason());
         Ok((shard, bound))
     }
+}
+
+/// Raises RLIMIT_NOFILE to the hard limit the first time a server listens; one log line.
+fn raise_nofile_limit_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| match crate::backend::sys::raise_nofile_limit() {
+        Ok(Some((old, new))) => tracing::info!("RLIMIT_NOFILE raised from {old} to {new}"),
+        Ok(None) => tracing::debug!("RLIMIT_NOFILE already at its hard limit"),
+        Err(e) => tracing::warn!("raising RLIMIT_NOFILE failed: {e}"),
+    });
 }
 
 type Ready = mpsc::Sender<Result<(BackendKind, String, ShardHandle), Error>>;
