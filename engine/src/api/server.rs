@@ -195,6 +195,7 @@ impl ServerBuilder {
         raise_nofile_limit_once();
         let (fds, bound) = listen::open(&addr, shards, &self.config)?;
         let config = Arc::new(self.config);
+        let own = matches!(addr, ListenAddr::Tcp(_));
         let remaining = Arc::new(AtomicUsize::new(shards));
         let (ready_tx, ready_rx) = mpsc::channel();
         let mut threads = Vec::with_capacity(shards);
@@ -205,7 +206,7 @@ impl ServerBuilder {
             let t = std::thread::Builder::new()
                 .name(format!("ringhttp-shard-{i}"))
                 .spawn(move || {
-                    let res = run_shard(config, handlers, fd, &ready);
+                    let res = run_shard(config, handlers, fd, own, &ready);
                     if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
                         if let Some(f) = on_close {
                             f();
@@ -265,7 +266,8 @@ impl ServerBuilder {
         let addr = addr.try_into()?;
         raise_nofile_limit_once();
         let (fds, bound) = listen::open(&addr, 1, &self.config)?;
-        let shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;
+        let mut shard = Shard::new(Arc::new(self.config), self.handlers.for_shard(), fds, true)?;
+        shard.set_own_listeners(matches!(addr, ListenAddr::Tcp(_)));
         tracing::info!("backend: {}", shard.backend_reason());
         Ok((shard, bound))
     }
@@ -287,6 +289,7 @@ fn run_shard(
     config: Arc<Config>,
     handlers: SharedHandlers,
     fd: std::os::fd::RawFd,
+    own: bool,
     ready: &Ready,
 ) -> Result<(), Error> {
     let mut shard = match Shard::new(config, handlers.for_shard(), vec![fd], false) {
@@ -298,6 +301,7 @@ fn run_shard(
             return Err(Error::new(ErrorKind::Backend, msg));
         }
     };
+    shard.set_own_listeners(own);
     let _ = ready.send(Ok((
         shard.backend(),
         shard.backend_reason().to_string(),

@@ -102,6 +102,9 @@ pub struct ShardState {
     accept_paused_until: Option<Instant>,
     /// Listeners to re-arm at the next flush (after an accept pause).
     resume_listeners: bool,
+    /// The listeners are this shard's alone (not dup'ed or inherited): closing shuts them
+    /// down at once, so they leave the port's SO_REUSEPORT group.
+    pub(crate) own_listeners: bool,
 }
 
 /// A shard. Run it on its own thread with [`Shard::run`], or drive it from another event
@@ -181,6 +184,7 @@ impl Shard {
             stop_listeners: false,
             accept_paused_until: None,
             resume_listeners: false,
+            own_listeners: false,
         };
         Ok(Shard {
             backend,
@@ -252,6 +256,12 @@ impl Shard {
     /// Number of open connections.
     pub fn connections(&self) -> usize {
         self.st.conns.len()
+    }
+
+    /// The listeners were opened for this shard alone (a TCP socket per shard): on close
+    /// they are shut down at once so the kernel stops routing connections to them.
+    pub(crate) fn set_own_listeners(&mut self, own: bool) {
+        self.st.own_listeners = own;
     }
 
     /// Mutable access to the handlers (to add listeners after construction).

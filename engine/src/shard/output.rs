@@ -14,6 +14,12 @@ impl ShardState {
             for (i, l) in self.listeners.iter().enumerate() {
                 if let Some(fd) = *l {
                     backend.remove_listener(i, fd);
+                    if self.closing && self.own_listeners {
+                        // Leave the port's SO_REUSEPORT group now, not when the last
+                        // reference (an io_uring accept, say) goes: the kernel would keep
+                        // queueing connections here that nobody accepts.
+                        sys::shutdown_both(fd);
+                    }
                 }
             }
         }
