@@ -42,8 +42,5 @@ fn main() {
         });
     });
     let server = args.serve("echo", builder);
-    if let Err(e) = server.wait() {
-        eprintln!("echo: {e}");
-        std::process::exit(1);
-    }
+    args.run("echo", server)
 }

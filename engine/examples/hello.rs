@@ -37,8 +37,5 @@ fn main() {
         res.end_with(b"Hello, World!");
     });
     let server = cli.common.serve("hello", builder);
-    if let Err(e) = server.wait() {
-        eprintln!("hello: {e}");
-        std::process::exit(1);
-    }
+    cli.common.run("hello", server)
 }

@@ -67,3 +67,63 @@ fn bad_port_and_zero_shards_are_rejected() {
         assert!(ex.log_text().contains("invalid value"), "{}", ex.log_text());
     }
 }
+
+both_backends!(
+    fn sigterm_drains_a_half_received_request_and_exits_zero(backend: BackendKind) {
+        let mut cmd = Command::new(path("echo"));
+        cmd.args([
+            "--backend",
+            backend_arg(backend),
+            "--shards",
+            "2",
+            "--port",
+            "0",
+        ])
+        .args(["--shutdown-grace-ms", "2000"]);
+        let mut ex = Example::spawn(cmd);
+        let addr = ex.listening();
+        // An idle keep-alive connection (one request answered), a request whose head and
+        // half its body are in, and one that will never finish.
+        let mut idle = Client::connect_addr(addr);
+        idle.send(get("/idle"));
+        assert_eq!(idle.response().status, 200);
+        let mut half = Client::connect_addr(addr);
+        half.send("POST /half HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+        let mut stuck = Client::connect_addr(addr);
+        stuck.send("GET /stuck HTTP/1.1\r\nHost: t\r\n");
+        std::thread::sleep(Duration::from_millis(200));
+        let t0 = std::time::Instant::now();
+        ex.signal(libc::SIGTERM);
+        ex.wait_line("SIGTERM: shutting down", Duration::from_secs(5))
+            .expect("shutdown begins");
+        // The idle connection is closed; new connections are refused.
+        idle.expect_closed();
+        let refused = (0..100).any(|_| {
+            let r = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+            if r.is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            false
+        });
+        assert!(refused, "new connections still accepted during the drain");
+        // The half-received request completes and is answered, with Connection: close.
+        half.send("world");
+        let r = half.response();
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("aGVsbG93b3JsZA=="), "{}", r.text()); // "helloworld"
+        assert!(r.closes());
+        half.expect_closed();
+        // The one that never finishes is cut when the grace period ends; exit 0.
+        stuck.expect_closed();
+        let st = ex.exit(Duration::from_secs(10)).expect("exits");
+        let waited = t0.elapsed();
+        assert!(st.success(), "{st:?}: {}", ex.log_text());
+        assert!(waited >= Duration::from_millis(1800), "{waited:?}");
+        assert!(
+            ex.log_text().contains("shutdown complete"),
+            "{}",
+            ex.log_text()
+        );
+    }
+);

@@ -242,6 +242,45 @@ test('close() with an idle keep-alive connection; closeIdleConnections', async (
   await close(s2);
 });
 
+test('close() drains: a half-received request is answered, idle closed, new connections refused', async () => {
+  const s = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => res.end(`got ${body}`));
+  });
+  s.keepAliveTimeout = 1000;
+  const port = await listen(s);
+  const idle = net.connect(port, '127.0.0.1');
+  idle.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  await once(idle, 'data');
+  const half = net.connect(port, '127.0.0.1');
+  half.setEncoding('latin1');
+  let answer = '';
+  half.on('data', (d) => { answer += d; });
+  const halfClosed = once(half, 'close');
+  await once(half, 'connect');
+  half.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello');
+  await new Promise((r) => setTimeout(r, 100));
+  const idleClosed = once(idle, 'close');
+  const closed = once(s, 'close');
+  s.close();
+  await idleClosed;
+  const err = await new Promise((r) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => { c.destroy(); r(null); });
+    c.on('error', r);
+  });
+  assert.strictEqual(err && err.code, 'ECONNREFUSED');
+  half.write('world');
+  await closed;
+  await halfClosed;
+  assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+  // ringhttp says so and closes at once; Node 20 says keep-alive and closes the socket
+  // only when its keepAliveTimeout runs out.
+  if (IMPL !== 'node') assert.match(answer, /\r\nConnection: close\r\n/i);
+  assert.match(answer, /got helloworld$/);
+});
+
 test('listen on a unix socket', async () => {
   const p = path.join(os.tmpdir(), `ringhttp-test-${process.pid}-${IMPL}.sock`);
   const s = http.createServer((req, res) => res.end('unix'));

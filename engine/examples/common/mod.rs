@@ -1,5 +1,7 @@
 //! Command-line options shared by the examples, logging, and the production run loop.
-use std::time::Duration;
+pub mod signals;
+
+use std::time::{Duration, Instant};
 
 use clap::Args as ClapArgs;
 use ringhttp::{BackendKind, ServerBuilder};
@@ -35,6 +37,10 @@ pub struct Args {
     /// requestTimeout in ms.
     #[arg(long)]
     pub request_timeout_ms: Option<u64>,
+    /// On SIGTERM/SIGINT: how long requests under way may take before their connections
+    /// are cut.
+    #[arg(long, default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Args {
@@ -76,7 +82,9 @@ impl Args {
     }
 
     /// Listens and logs the one start-up line; exits 1 (after one log line) on failure.
+    /// SIGTERM/SIGINT are blocked from here on: [`run`](Self::run) takes them.
     pub fn serve(&self, name: &str, b: ServerBuilder) -> ringhttp::Server {
+        signals::block();
         let port = self.port().unwrap_or_else(|e| fail(name, &e));
         let addr = (self.host.as_str(), port);
         let server = self
@@ -93,6 +101,24 @@ impl Args {
             server.shard_count()
         );
         server
+    }
+}
+
+impl Args {
+    /// Serves until SIGTERM/SIGINT, then shuts down gracefully and exits 0 (1 if a shard
+    /// failed).
+    pub fn run(&self, name: &str, server: ringhttp::Server) -> ! {
+        let sig = signals::wait();
+        let grace = Duration::from_millis(self.shutdown_grace_ms);
+        tracing::info!("{name}: {sig}: shutting down (grace {grace:?})");
+        let t0 = Instant::now();
+        match server.shutdown(grace) {
+            Ok(()) => {
+                tracing::info!("{name}: shutdown complete in {:?}", t0.elapsed());
+                std::process::exit(0)
+            }
+            Err(e) => fail(name, &format!("shutdown: {e}")),
+        }
     }
 }
 

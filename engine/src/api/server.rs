@@ -277,8 +277,10 @@ impl ServerBuilder {
 fn raise_nofile_limit_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| match crate::backend::sys::raise_nofile_limit() {
-        Ok(Some((old, new))) => tracing::info!("RLIMIT_NOFILE raised from {old} to {new}"),
-        Ok(None) => tracing::debug!("RLIMIT_NOFILE already at its hard limit"),
+        Ok((old, new)) if old < new => {
+            tracing::info!("RLIMIT_NOFILE raised from {old} to the hard limit {new}")
+        }
+        Ok((_, n)) => tracing::info!("RLIMIT_NOFILE {n} (already the hard limit)"),
         Err(e) => tracing::warn!("raising RLIMIT_NOFILE failed: {e}"),
     });
 }
@@ -380,6 +382,21 @@ impl Server {
         for s in &self.shards {
             s.close();
         }
+    }
+
+    /// Graceful shutdown, e.g. on SIGTERM: stop accepting at once (the listeners leave the
+    /// port, so a `reuse_port` successor gets every new connection), close idle keep-alive
+    /// connections, answer every request already received (including one that was only
+    /// half-received and completes in time) with `Connection: close`, then after `grace`
+    /// close whatever is left ([`close`](Self::close), then
+    /// [`close_all_connections`](Self::close_all_connections) at the deadline).
+    /// Returns when every shard has stopped.
+    pub fn shutdown(&self, grace: Duration) -> Result<(), Error> {
+        let deadline = std::time::Instant::now() + grace;
+        for s in &self.shards {
+            s.shutdown(deadline);
+        }
+        self.wait()
     }
 
     /// `server.setTimeout(msecs)`: the inactivity timeout of connections accepted after each

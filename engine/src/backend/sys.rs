@@ -102,20 +102,19 @@ pub(crate) fn local_addr(fd: RawFd) -> Option<std::net::SocketAddr> {
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (as Go's runtime and nginx's
 /// `worker_rlimit_nofile` do): a server's connection count should be bounded by the
-/// administrator's hard limit, not the 1024 soft default. Returns (old, new) when raised.
-pub(crate) fn raise_nofile_limit() -> io::Result<Option<(u64, u64)>> {
+/// administrator's hard limit, not the 1024 soft default. Returns the (old, new) soft limit.
+pub(crate) fn raise_nofile_limit() -> io::Result<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes one rlimit into a live local.
     cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
-    if lim.rlim_cur >= lim.rlim_max {
-        return Ok(None);
-    }
     let old = lim.rlim_cur;
-    lim.rlim_cur = lim.rlim_max;
-    // SAFETY: setrlimit reads one rlimit from a live local.
-    cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
-    Ok(Some((old, lim.rlim_max)))
+    if old < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit reads one rlimit from a live local.
+        cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
+    }
+    Ok((old, lim.rlim_cur))
 }

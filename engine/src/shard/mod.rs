@@ -105,6 +105,8 @@ pub struct ShardState {
     /// The listeners are this shard's alone (not dup'ed or inherited): closing shuts them
     /// down at once, so they leave the port's SO_REUSEPORT group.
     pub(crate) own_listeners: bool,
+    /// Graceful shutdown: when the grace period ends and every connection left is cut.
+    grace_deadline: Option<Instant>,
 }
 
 /// A shard. Run it on its own thread with [`Shard::run`], or drive it from another event
@@ -185,6 +187,7 @@ impl Shard {
             accept_paused_until: None,
             resume_listeners: false,
             own_listeners: false,
+            grace_deadline: None,
         };
         Ok(Shard {
             backend,
@@ -284,6 +287,7 @@ impl Shard {
         self.st.run_tasks();
         self.st.apply_timeout_changes();
         self.st.run_timers();
+        self.st.end_grace();
         self.st.resume_accepting();
         self.st.flush(&mut self.backend);
         // Completions the backend produced on the spot (epoll's sends) are handled now,
@@ -347,14 +351,23 @@ impl ShardHandle {
     pub fn close(&self) -> bool {
         self.post(|st| st.begin_close())
     }
+
+    /// Graceful shutdown (see [`ShardState::shutdown`]).
+    pub fn shutdown(&self, deadline: Instant) -> bool {
+        self.post(move |st| st.shutdown(deadline))
+    }
 }
 
 impl ShardState {
     fn next_timeout(&self) -> Option<Duration> {
-        let next = match (self.timers.next_deadline(), self.accept_paused_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = [
+            self.timers.next_deadline(),
+            self.accept_paused_until,
+            self.grace_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         next.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
@@ -497,6 +510,28 @@ impl ShardState {
                 }
                 c.shared.mark_dirty();
             }
+        }
+    }
+
+    /// Graceful shutdown: [`close`](Shard::close) now (stop accepting, close idle
+    /// connections, answer every request already received or still arriving on an open
+    /// connection, with `Connection: close`), then at `deadline` close whatever is left.
+    pub fn shutdown(&mut self, deadline: Instant) {
+        self.begin_close();
+        self.grace_deadline = Some(self.grace_deadline.map_or(deadline, |d| d.min(deadline)));
+    }
+
+    /// The grace period of a shutdown is over: cut the connections still open.
+    fn end_grace(&mut self) {
+        if self.grace_deadline.is_some_and(|d| d <= self.now) {
+            self.grace_deadline = None;
+            if !self.conns.is_empty() {
+                tracing::info!(
+                    "shutdown grace period over: closing {} connections",
+                    self.conns.len()
+                );
+            }
+            self.close_all_connections();
         }
     }
 
