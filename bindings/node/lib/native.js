@@ -1,11 +1,24 @@
 'use strict';
-// The compiled addon (built by `node build.js` / `npm run build`).
+// The compiled addon: the first of lib/locate.js's candidates that exists.
+const fs = require('fs');
 const path = require('path');
-let native;
-try {
-  native = require(path.join(__dirname, '..', 'ringhttp.node'));
-} catch (e) {
-  e.message = `ringhttp: the native addon is not built (run \`node ${path.join(__dirname, '..', 'build.js')}\`): ${e.message}`;
-  throw e;
+const { root, candidates } = require('./locate');
+
+function load() {
+  const tried = candidates();
+  const file = tried.find((f) => fs.existsSync(f));
+  if (!file) {
+    throw new Error(
+      `ringhttp: the native addon is not built (looked for ${tried.join(', ')}); ` +
+        `build it with \`node ${path.join(root, 'build.js')}\` (needs Rust's cargo: https://rustup.rs)`,
+    );
+  }
+  try {
+    return require(file);
+  } catch (e) {
+    e.message = `ringhttp: cannot load the native addon ${file}: ${e.message}`;
+    throw e;
+  }
 }
-module.exports = native;
+
+module.exports = load();
