@@ -31,7 +31,7 @@ pub fn path(name: &str) -> PathBuf {
 
 /// The `--backend` argument for a test's backend.
 pub fn backend_arg(b: BackendKind) -> &'static str {
-    match crate::request_kind(b) {
+    match b {
         BackendKind::Uring => "uring",
         BackendKind::Epoll => "epoll",
         BackendKind::Auto => "auto",

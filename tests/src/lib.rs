@@ -15,7 +15,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a socket-level test once per backend: expands `fn name(backend: BackendKind)`
 /// into a module `name` with the tests `uring` and `epoll`. Attributes (e.g. `#[ignore]`)
-/// apply to both.
+/// apply to both. A variant that cannot run as itself says "skipped" and why (see
+/// [`variant_runs`]) instead of quietly running on the other backend.
 #[macro_export]
 macro_rules! both_backends {
     ($(#[$m:meta])* fn $name:ident($b:ident : BackendKind) $body:block) => {
@@ -26,42 +27,90 @@ macro_rules! both_backends {
             $(#[$m])*
             #[test]
             fn uring() {
-                run($crate::BackendKind::Uring)
+                if $crate::variant_runs($crate::BackendKind::Uring) {
+                    run($crate::BackendKind::Uring)
+                }
             }
             $(#[$m])*
             #[test]
             fn epoll() {
-                run($crate::BackendKind::Epoll)
+                if $crate::variant_runs($crate::BackendKind::Epoll) {
+                    run($crate::BackendKind::Epoll)
+                }
             }
         }
     };
 }
 
-/// Whether this machine can run the engine on io_uring (probed once, with a real server).
-pub fn uring_available() -> bool {
-    static PROBE: OnceLock<bool> = OnceLock::new();
-    *PROBE.get_or_init(|| {
-        if std::env::var_os("RINGHTTP_BACKEND").is_some() {
-            // The variable overrides the builder: the probe would not tell anything.
-            return false;
-        }
-        ServerBuilder::new()
-            .shards(1)
-            .backend(BackendKind::Uring)
-            .on_request(|_, mut res| res.end())
-            .listen("127.0.0.1:0")
-            .is_ok()
-    })
+/// `RINGHTTP_REQUIRE_URING=1`: a test variant that cannot run on io_uring fails instead of
+/// being skipped (CI sets it: its machine has io_uring, so coverage cannot silently drop).
+pub fn uring_required() -> bool {
+    std::env::var_os("RINGHTTP_REQUIRE_URING").is_some_and(|v| v == "1")
 }
 
-/// The backend to ask for: a test's `Uring` variant becomes `Auto` (falling back to epoll)
-/// where io_uring is unavailable, so it still runs.
-pub fn request_kind(kind: BackendKind) -> BackendKind {
-    if kind == BackendKind::Uring && !uring_available() {
-        BackendKind::Auto
-    } else {
-        kind
+/// Why io_uring cannot run here (probed once, with a real server), or None when it can.
+pub fn uring_unavailable() -> Option<String> {
+    static PROBE: OnceLock<Option<String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            match ServerBuilder::new()
+                .shards(1)
+                .backend(BackendKind::Uring)
+                .on_request(|_, mut res| res.end())
+                .listen("127.0.0.1:0")
+            {
+                Ok(s) if s.backend() == BackendKind::Uring => None,
+                // RINGHTTP_BACKEND overrides the builder.
+                Ok(s) => Some(format!("RINGHTTP_BACKEND chose {}", s.backend())),
+                Err(e) => Some(e.to_string()),
+            }
+        })
+        .clone()
+}
+
+/// Whether this machine can run the engine on io_uring.
+pub fn uring_available() -> bool {
+    uring_unavailable().is_none()
+}
+
+/// Whether the test variant for `kind` runs in this process. It does not when
+/// `RINGHTTP_BACKEND` forces the other backend (that pass covers the forced backend once),
+/// nor for io_uring where io_uring is unavailable; either way it prints "skipped" and why.
+/// With [`uring_required`] an unavailable io_uring panics instead.
+pub fn variant_runs(kind: BackendKind) -> bool {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    match BackendKind::from_env() {
+        Ok(Some(forced)) if forced != kind && forced != BackendKind::Auto => {
+            println!("skipped {name}: RINGHTTP_BACKEND={forced} runs only that backend's variants");
+            return false;
+        }
+        _ => {}
     }
+    if kind != BackendKind::Uring {
+        return true;
+    }
+    match uring_unavailable() {
+        None => true,
+        Some(why) if uring_required() => {
+            panic!("{name}: io_uring is required (RINGHTTP_REQUIRE_URING=1) but unavailable: {why}")
+        }
+        Some(why) => {
+            println!("skipped {name}: io_uring unavailable: {why}");
+            false
+        }
+    }
+}
+
+/// The backends whose variants run here (see [`variant_runs`]), for tests that loop over
+/// both inside one test.
+pub fn backends() -> Vec<BackendKind> {
+    [BackendKind::Uring, BackendKind::Epoll]
+        .into_iter()
+        .filter(|&k| variant_runs(k))
+        .collect()
 }
 
 /// The backend a server asked for `kind` must report (honouring `RINGHTTP_BACKEND`).
@@ -72,8 +121,29 @@ pub fn expected_backend(kind: BackendKind) -> BackendKind {
     };
     match wanted {
         BackendKind::Epoll => BackendKind::Epoll,
-        _ if uring_available() => BackendKind::Uring,
-        _ => BackendKind::Epoll,
+        BackendKind::Uring => BackendKind::Uring,
+        BackendKind::Auto if uring_available() => BackendKind::Uring,
+        BackendKind::Auto => BackendKind::Epoll,
+    }
+}
+
+/// Waits (bounded by [`TIMEOUT`]) until `cond` holds: tests wait for the event they need,
+/// never for a guessed amount of time.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Returns once every shard of `server` has run what was posted to it before (tasks run in
+/// order): e.g. after `server.set_timeout`, the change is in force.
+pub fn shard_barrier(server: &Server) {
+    for shard in server.shards() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        assert!(shard.post(move |_| tx.send(()).unwrap()), "shard is gone");
+        rx.recv_timeout(TIMEOUT).expect("shard ran the posted task");
     }
 }
 
@@ -81,7 +151,7 @@ pub fn expected_backend(kind: BackendKind) -> BackendKind {
 pub fn start(backend: BackendKind, b: ServerBuilder) -> Server {
     let server = b
         .shards(1)
-        .backend(request_kind(backend))
+        .backend(backend)
         .listen("127.0.0.1:0")
         .expect("server starts");
     assert_eq!(server.backend(), expected_backend(backend));

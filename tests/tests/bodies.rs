@@ -222,9 +222,12 @@ both_backends!(
         use std::sync::{Arc, Mutex};
         let events = Arc::new(Mutex::new(Vec::<String>::new()));
         let ev = events.clone();
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let r = requests.clone();
         let server = start(
             backend,
             ServerBuilder::new().on_request(move |req, mut res| {
+                r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let url = req.url().into_owned();
                 let (a, b, c) = (ev.clone(), ev.clone(), ev.clone());
                 let u = url.clone();
@@ -247,12 +250,12 @@ both_backends!(
         assert_eq!(c.response().text(), "ok");
         let mut c = Client::connect(&server);
         c.send(b"POST /cut HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        // The request is under way (its handler ran) before the client goes.
+        wait_until("the /cut request", || {
+            requests.load(std::sync::atomic::Ordering::SeqCst) == 2
+        });
         drop(c);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while events.lock().unwrap().len() < 4 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_until("four events", || events.lock().unwrap().len() >= 4);
         assert_eq!(
             *events.lock().unwrap(),
             ["end /done", "close /done", "aborted /cut", "close /cut"]

@@ -204,7 +204,7 @@ both_backends!(
     fn two_hundred_concurrent_connections(backend: BackendKind) {
         let server = ServerBuilder::new()
             .shards(2)
-            .backend(request_kind(backend))
+            .backend(backend)
             .on_request(|req, mut res| res.end_with(req.url().as_bytes()))
             .listen("127.0.0.1:0")
             .unwrap();

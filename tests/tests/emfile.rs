@@ -25,8 +25,8 @@ fn open_fds() -> u64 {
 
 #[test]
 fn accept_backs_off_on_emfile_and_recovers() {
-    for backend in [BackendKind::Uring, BackendKind::Epoll] {
-        let server = start_text(request_kind(backend), |req| req.url().into_owned());
+    for backend in backends() {
+        let server = start_text(backend, |req| req.url().into_owned());
         let addr = server.local_addr().unwrap();
         // A little headroom over what is open now: the clients below use it up.
         let limit = open_fds() + 24;

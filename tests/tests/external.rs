@@ -60,7 +60,7 @@ fn client(addr: std::net::SocketAddr) -> Duration {
 both_backends!(
     fn externally_driven_shard(backend: BackendKind) {
         let (mut shard, addr) = ServerBuilder::new()
-            .backend(request_kind(backend))
+            .backend(backend)
             .keep_alive_timeout(KEEP_ALIVE)
             .on_request(|req, res| {
                 let url = req.url().into_owned();

@@ -15,7 +15,7 @@ use ringhttp_tests::*;
 fn serve(backend: BackendKind, addr: ListenAddr) -> Server {
     let server = ServerBuilder::new()
         .shards(1)
-        .backend(request_kind(backend))
+        .backend(backend)
         .on_request(|req, mut res| res.end_with(format!("hi {}", req.url())))
         .listen(addr)
         .expect("server starts");
@@ -176,7 +176,7 @@ fn systemd_socket_activation() {
         std::env::set_var("LISTEN_FDS", "1");
         let la = ListenAddr::from_systemd().expect("activated");
         assert_eq!(la, ListenAddr::Fd(3));
-        for backend in [BackendKind::Uring, BackendKind::Epoll] {
+        for backend in backends() {
             let server = serve(backend, la.clone());
             assert_eq!(server.local_addr(), Some(addr));
             assert_eq!(fetch(addr, "/sd"), "hi /sd");
@@ -198,7 +198,7 @@ both_backends!(
         let t = threads.clone();
         let server = ServerBuilder::new()
             .shards(2)
-            .backend(request_kind(backend))
+            .backend(backend)
             .on_request(move |req, mut res| {
                 let name = std::thread::current().name().unwrap_or("?").to_string();
                 t.lock().unwrap().insert(name);
@@ -237,7 +237,7 @@ both_backends!(
         let addr = taken.local_addr().unwrap();
         let err = match ServerBuilder::new()
             .shards(2)
-            .backend(request_kind(backend))
+            .backend(backend)
             .on_request(|_, mut res| res.end())
             .listen(addr)
         {
@@ -263,7 +263,7 @@ fn try_serve(
     ServerBuilder::new()
         .shards(shards)
         .reuse_port(reuse)
-        .backend(request_kind(backend))
+        .backend(backend)
         .on_request(|_, mut res| res.end_with("x"))
         .listen(addr)
 }

@@ -156,3 +156,46 @@ fn io_uring_forbidden_by_seccomp() {
         assert!(!out.contains("panicked"), "{name}:\n{out}");
     }
 }
+
+/// Where io_uring is unavailable, an io_uring test variant reports itself skipped, and
+/// fails under `RINGHTTP_REQUIRE_URING=1` (what CI sets) rather than quietly running on
+/// epoll.
+#[test]
+fn uring_variants_skip_or_fail_without_io_uring() {
+    if std::env::var_os("ITEST_NORING_VARIANT").is_some() {
+        forbid_io_uring(libc::EPERM as u32).expect("install the seccomp filter");
+        match std::panic::catch_unwind(|| variant_runs(BackendKind::Uring)) {
+            Ok(runs) => println!("CHILD uring variant runs={runs}"),
+            Err(_) => println!("CHILD uring variant failed"),
+        }
+        println!(
+            "CHILD epoll variant runs={}",
+            variant_runs(BackendKind::Epoll)
+        );
+        return;
+    }
+    for (require, expect) in [
+        ("0", "CHILD uring variant runs=false"),
+        ("1", "CHILD uring variant failed"),
+    ] {
+        let (ok, out) = rerun_self(
+            "uring_variants_skip_or_fail_without_io_uring",
+            &[
+                ("ITEST_NORING_VARIANT", "1"),
+                ("RINGHTTP_REQUIRE_URING", require),
+            ],
+            Duration::from_secs(20),
+        );
+        assert!(ok, "child (REQUIRE={require}) failed:\n{out}");
+        assert!(out.contains(expect), "REQUIRE={require}:\n{out}");
+        assert!(
+            out.contains("CHILD epoll variant runs=true"),
+            "REQUIRE={require}:\n{out}"
+        );
+        if require == "0" {
+            assert!(out.contains("skipped"), "says skipped:\n{out}");
+        } else {
+            assert!(out.contains("RINGHTTP_REQUIRE_URING=1"), "says why:\n{out}");
+        }
+    }
+}

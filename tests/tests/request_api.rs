@@ -84,12 +84,16 @@ both_backends!(
     fn aborted_when_the_client_disconnects_mid_body(backend: BackendKind) {
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let seen = arrived.clone();
         let server = start(
             backend,
             ServerBuilder::new().on_request(move |req, res| {
                 let got = Rc::new(AtomicUsize::new(0));
                 let g = got.clone();
+                let arrived = arrived.clone();
                 req.on_data(move |d| {
+                    arrived.fetch_add(d.len(), Ordering::SeqCst);
                     g.fetch_add(d.len(), Ordering::SeqCst);
                 });
                 let tx = tx.lock().unwrap().clone();
@@ -116,8 +120,8 @@ both_backends!(
         );
         let mut c = Client::connect(&server);
         c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
-        // Let the ten bytes arrive before the close.
-        std::thread::sleep(Duration::from_millis(50));
+        // The ten bytes reached the handler before the close.
+        wait_until("ten body bytes", || seen.load(Ordering::SeqCst) == 10);
         drop(c);
         let (got, complete) = rx.recv_timeout(TIMEOUT).expect("'aborted' fired");
         assert_eq!(got, 10);

@@ -186,9 +186,10 @@ both_backends!(
         );
         let mut c = Client::connect(&server);
         c.send(get("/big"));
-        // A slow reader: nothing read for a while, so the socket buffers fill up.
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(stats.falses.load(Ordering::SeqCst) >= 1);
+        // A slow reader: nothing read until the socket buffers are full and write() says so.
+        wait_until("write() returning false", || {
+            stats.falses.load(Ordering::SeqCst) >= 1
+        });
         assert!(
             !stats.finished.load(Ordering::SeqCst),
             "8 MiB cannot fit in the buffers"

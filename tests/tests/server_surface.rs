@@ -168,11 +168,11 @@ both_backends!(
         c.response();
         server.close_all_connections();
         c.expect_closed();
-        let deadline = Instant::now() + TIMEOUT;
-        while closed.lock().unwrap().len() < 5 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        wait_until("five connection closes", || {
+            closed.lock().unwrap().len() >= 5
+        });
+        // Anything else the shard had to report has been reported by now.
+        shard_barrier(&server);
         let opened = opened.lock().unwrap().clone();
         let closed = closed.lock().unwrap().clone();
         assert_eq!(opened.len(), 5, "{opened:?}");

@@ -305,9 +305,9 @@ mod cases {
         let mut old = Client::connect(addr);
         old.send(GET);
         old.read_response();
-        std::thread::sleep(ms(50)); // the shard has accepted `old`
+        // `old` is accepted (it got its response); the change applies from the barrier on.
         s.set_timeout(ms(300));
-        std::thread::sleep(ms(50)); // ... and taken the change
+        ringhttp_tests::shard_barrier(&s);
         let mut new = Client::connect(addr);
         new.send(GET);
         new.read_response();
