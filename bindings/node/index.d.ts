@@ -5,6 +5,7 @@
 // run time is listed in README.md.
 /// <reference types="node" />
 import type * as http from 'http';
+import type * as net from 'net';
 
 type Req = typeof http.IncomingMessage;
 type Res<R extends Req> = typeof http.ServerResponse<InstanceType<R>>;
@@ -22,6 +23,11 @@ export interface ServerOptions<
 > extends http.ServerOptions<Request, Response> {
   /** Which I/O backend the engine uses; the env var RINGHTTP_BACKEND overrides it. */
   backend?: BackendOption | undefined;
+}
+
+/** The `net.ListenOptions` listen() honours, plus Node 22's `reusePort` (SO_REUSEPORT, off by default). */
+export interface ListenOptions extends Pick<net.ListenOptions, 'port' | 'host' | 'path' | 'backlog'> {
+  reusePort?: boolean | undefined;
 }
 
 export type RequestListener<
@@ -42,6 +48,14 @@ export declare class Server<
 > extends http.Server<Request, Response> {
   constructor(requestListener?: RequestListener<Request, Response>);
   constructor(options: ServerOptions<Request, Response>, requestListener?: RequestListener<Request, Response>);
+  // What listen() takes: a port, a unix socket path or ListenOptions (no handle or fd).
+  listen(options: ListenOptions, listeningListener?: () => void): this;
+  listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number, hostname?: string, listeningListener?: () => void): this;
+  listen(port?: number, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number, listeningListener?: () => void): this;
+  listen(path: string, backlog?: number, listeningListener?: () => void): this;
+  listen(path: string, listeningListener?: () => void): this;
   /** The backend serving this server once it listens ('io_uring' or 'epoll'), else null. */
   readonly backend: 'io_uring' | 'epoll' | null;
 }

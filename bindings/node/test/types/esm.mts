@@ -9,6 +9,7 @@ const server: Server = createServer(options, (req: IncomingMessage, res: ServerR
   res.setHeader('Content-Type', 'text/plain');
   res.writeHead(200, STATUS_CODES[200]).end(agent ?? req.url);
 });
+createServer().listen({ port: 0, host: '127.0.0.1', reusePort: true }, () => {});
 server.listen(0, () => {
   const backend: 'io_uring' | 'epoll' | null = server.backend;
   const addr = server.address();
