@@ -110,6 +110,20 @@ line="$(grep 'ringhttp:' "$tmp/nocargo.log" || true)"
 [ "$(printf '%s\n' "$line" | wc -l)" = 1 ] && [[ "$line" == *"install Rust"* ]] \
   || { cat "$tmp/nocargo.log"; fail "without cargo, wanted one line saying to install Rust"; }
 echo "pack: npm install without cargo -> $line"
+
+# The same tarball with a prebuilt binary for this machine (the one just built) installs
+# without cargo, and the loader takes it from prebuilds/.
+tag="$(node -p "require('$app/node_modules/ringhttp/lib/locate').platformTag()")"
+mkdir -p "$tmp/pre" && tar -xzf "$tgz" -C "$tmp/pre"
+mkdir -p "$tmp/pre/package/prebuilds/$tag"
+cp "$app/node_modules/ringhttp/ringhttp.node" "$tmp/pre/package/prebuilds/$tag/"
+tar -czf "$tmp/prebuilt.tgz" -C "$tmp/pre" package
+rm -rf node_modules package-lock.json
+PATH="$nocargo" npm install --no-audit --no-fund "$tmp/prebuilt.tgz" > "$tmp/prebuilt.log" 2>&1 \
+  || { cat "$tmp/prebuilt.log"; fail "npm install with a prebuilt binary and no cargo"; }
+[ ! -e node_modules/ringhttp/ringhttp.node ] || fail "built from source although a prebuilt binary was there"
+cp "$app/serve.cjs" .
+expect "prebuilds/$tag/ringhttp.node, no cargo" '^cjs /x (io_uring|epoll)$' node serve.cjs
 cd "$app"
 
 # The engine and addon of this run (a new path each time) leave the shared target dir.
