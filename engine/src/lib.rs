@@ -25,9 +25,10 @@ pub mod shard;
 
 pub use api::{
     Config, Handlers, HeaderValue, Headers, ListenAddr, RemoteResponse, Request, Response, Server,
-    ServerBuilder,
+    ServerBuilder, StatsReader,
 };
 pub use backend::BackendKind;
 pub use error::{Error, ErrorKind};
 pub use proto::h1::encode::{METHODS, STATUS_CODES};
+pub use shard::stats::{ClientErrorKind, ShardStats, Stats, TimeoutKind};
 pub use shard::{ConnInfo, Shard, ShardHandle, ShardState};

@@ -54,6 +54,30 @@ fn url(s: &Server) -> String {
     format!("http://{}/", s.local_addr().unwrap())
 }
 
+/// `Server::stats()` agrees with ringload exactly: requests, 2xx responses, connections.
+fn assert_stats(server: &Server, j: &serde_json::Value, requests: u64, conns: u64) {
+    // The last responses are counted when handed to the connection, before ringload has
+    // them; connections are counted closed once the shard has seen the client's FIN.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let st = loop {
+        let st = server.stats();
+        if st.total.open_connections == 0 || std::time::Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let t = st.total;
+    assert_eq!(t.requests, requests, "{st:?} vs {j}");
+    assert_eq!(t.responses, [0, requests, 0, 0, 0], "{st:?}");
+    assert_eq!(t.accepted, conns, "{st:?}");
+    assert_eq!(t.open_connections, 0, "{st:?}");
+    assert_eq!(t.client_errors, [0; 6], "{st:?}");
+    assert!(
+        t.bytes_in >= requests * 16 && t.bytes_out >= requests * 40,
+        "{st:?}"
+    );
+}
+
 fn fixed_count(backend: BackendKind) {
     let Some((server, count)) = counting_server(backend) else {
         return;
@@ -62,6 +86,7 @@ fn fixed_count(backend: BackendKind) {
     assert_eq!(n(&j, "requests"), 5000, "{j}");
     assert_eq!(errors(&j), 0, "{j}");
     assert_eq!(count.load(Ordering::SeqCst), 5000);
+    assert_stats(&server, &j, 5000, 8);
 }
 
 fn pipelined(backend: BackendKind) {
@@ -80,6 +105,7 @@ fn pipelined(backend: BackendKind) {
     assert_eq!(n(&j, "requests"), 10000, "{j}");
     assert_eq!(errors(&j), 0, "{j}");
     assert_eq!(count.load(Ordering::SeqCst), 10000);
+    assert_stats(&server, &j, 10000, 4);
 }
 
 #[test]

@@ -19,5 +19,5 @@ pub use headers::{HeaderValue, Headers};
 pub use listen::ListenAddr;
 pub use request::Request;
 pub use response::{RemoteResponse, Response};
-pub use server::{Server, ServerBuilder};
+pub use server::{Server, ServerBuilder, StatsReader};
 pub use socket::Socket;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{listen, Config, ListenAddr, Request, Response, SharedHandlers, Socket};
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
+use crate::shard::stats::{Counters, Stats};
 use crate::shard::{ConnInfo, Shard, ShardHandle};
 
 /// Options and listeners of a server (Node's `http.createServer([options][, listener])`).
@@ -219,17 +220,19 @@ impl ServerBuilder {
         }
         drop(ready_tx);
         let mut handles = Vec::with_capacity(shards);
+        let mut counters = Vec::with_capacity(shards);
         let mut backend = None;
         let mut failure = None;
         for _ in 0..shards {
             match ready_rx.recv() {
-                Ok(Ok((kind, why, h))) => {
+                Ok(Ok((kind, why, h, c))) => {
                     if backend.is_none() {
                         // One line per server, not per shard.
                         tracing::info!("backend: {why}");
                     }
                     backend = Some(kind);
                     handles.push(h);
+                    counters.push(c);
                 }
                 Ok(Err(e)) => failure = Some(e),
                 Err(_) => {
@@ -245,6 +248,7 @@ impl ServerBuilder {
             bound,
             backend: backend.unwrap_or_default(),
             shards: handles,
+            counters,
             threads: Mutex::new(threads),
         };
         if let Some(e) = failure {
@@ -285,7 +289,7 @@ fn raise_nofile_limit_once() {
     });
 }
 
-type Ready = mpsc::Sender<Result<(BackendKind, String, ShardHandle), Error>>;
+type Ready = mpsc::Sender<Result<(BackendKind, String, ShardHandle, Arc<Counters>), Error>>;
 
 fn run_shard(
     config: Arc<Config>,
@@ -308,6 +312,7 @@ fn run_shard(
         shard.backend(),
         shard.backend_reason().to_string(),
         shard.handle(),
+        shard.counters(),
     )));
     let res = shard.run();
     if let Err(e) = &res {
@@ -342,12 +347,29 @@ impl TryFrom<(&str, u16)> for ListenAddr {
     }
 }
 
+/// Reads a server's counters from anywhere ([`Server::stats_reader`]).
+#[derive(Clone)]
+pub struct StatsReader {
+    backend: BackendKind,
+    counters: Vec<Arc<Counters>>,
+}
+
+impl StatsReader {
+    pub fn stats(&self) -> Stats {
+        Stats::new(
+            self.backend,
+            self.counters.iter().map(|c| c.snapshot()).collect(),
+        )
+    }
+}
+
 /// A listening server: N shards, each on its own thread.
 pub struct Server {
     addr: ListenAddr,
     bound: Option<SocketAddr>,
     backend: BackendKind,
     shards: Vec<ShardHandle>,
+    counters: Vec<Arc<Counters>>,
     threads: Mutex<Vec<JoinHandle<Result<(), Error>>>>,
 }
 
@@ -369,6 +391,24 @@ impl Server {
 
     pub fn shard_count(&self) -> usize {
         self.shards.len()
+    }
+
+    /// The counters of each shard and their sum, read now without stopping the shards
+    /// (each shard writes only its own; see [`Stats::prometheus`] for the text format).
+    pub fn stats(&self) -> Stats {
+        Stats::new(
+            self.backend,
+            self.counters.iter().map(|c| c.snapshot()).collect(),
+        )
+    }
+
+    /// A `Send + Sync` reader of the counters, e.g. for a metrics endpoint that outlives
+    /// a borrow of the server.
+    pub fn stats_reader(&self) -> StatsReader {
+        StatsReader {
+            backend: self.backend,
+            counters: self.counters.clone(),
+        }
     }
 
     /// Handles to post work to each shard.

@@ -277,6 +277,7 @@ impl ShardState {
             }
         }
         let slot = self.take_slot();
+        self.stats.request();
         let c = &mut self.conns[idx];
         c.requests += 1;
         let last_allowed =
@@ -389,6 +390,8 @@ impl ShardState {
     /// already owed on this connection, then close.
     pub(super) fn client_error(&mut self, idx: usize, e: ParseError) {
         tracing::debug!("client error on connection {idx}: {e}");
+        self.stats
+            .client_error(super::stats::ClientErrorKind::of(e));
         let err = Error::from(e);
         let custom = self.handlers.client_error.clone().and_then(|f| {
             let info = self.info(idx);
@@ -425,6 +428,8 @@ impl ShardState {
         {
             let mut st = slot.st.borrow_mut();
             st.conn = Some(c.shared.clone());
+            // For the counters: the answer's status (0, none, when nothing is sent).
+            st.status = status_of(&bytes);
             st.buf = bytes;
             st.head_written = true;
             st.ended = true;
@@ -438,6 +443,16 @@ impl ShardState {
                 tracing::error!("response 'close' listener panicked: {}", panic_message(&p));
             }
         }
+    }
+}
+
+/// The status code of an encoded response (`HTTP/1.x NNN ...`), 0 if it is not one.
+pub(crate) fn status_of(bytes: &[u8]) -> u16 {
+    match bytes.get(9..12) {
+        Some(d) if bytes.starts_with(b"HTTP/1.") && d.iter().all(u8::is_ascii_digit) => {
+            d.iter().fold(0, |n, b| n * 10 + u16::from(b - b'0'))
+        }
+        _ => 0,
     }
 }
 

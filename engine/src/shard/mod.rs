@@ -11,6 +11,7 @@ pub mod date;
 mod input;
 mod output;
 pub(crate) mod remote;
+pub mod stats;
 pub(crate) mod timeouts;
 pub mod timer;
 
@@ -107,6 +108,8 @@ pub struct ShardState {
     pub(crate) own_listeners: bool,
     /// Graceful shutdown: when the grace period ends and every connection left is cut.
     grace_deadline: Option<Instant>,
+    /// This shard's counters (written here only; read by `Server::stats`).
+    pub(crate) stats: Arc<stats::Counters>,
 }
 
 /// A shard. Run it on its own thread with [`Shard::run`], or drive it from another event
@@ -188,6 +191,7 @@ impl Shard {
             resume_listeners: false,
             own_listeners: false,
             grace_deadline: None,
+            stats: Arc::default(),
         };
         Ok(Shard {
             backend,
@@ -254,6 +258,16 @@ impl Shard {
         self.st.begin_close();
         self.st.flush(&mut self.backend);
         let _ = self.backend.submit();
+    }
+
+    /// This shard's counters now.
+    pub fn stats(&self) -> stats::ShardStats {
+        self.st.stats.snapshot()
+    }
+
+    /// The live counters, readable from any thread.
+    pub fn counters(&self) -> Arc<stats::Counters> {
+        self.st.stats.clone()
     }
 
     /// Number of open connections.
@@ -416,7 +430,10 @@ impl ShardState {
                 }
                 c.shared.mark_dirty();
                 match res {
-                    Recv::Data(d) => self.on_data(conn, d),
+                    Recv::Data(d) => {
+                        self.stats.bytes_in(d.len());
+                        self.on_data(conn, d)
+                    }
                     Recv::Eof => self.on_eof(conn),
                     Recv::Error(e) => {
                         tracing::debug!("recv on connection {conn}: {e}");
@@ -433,6 +450,7 @@ impl ShardState {
                 c.shared.mark_dirty();
                 match res {
                     Ok(n) => {
+                        self.stats.bytes_out(n);
                         c.inflight_off += n;
                         if c.inflight_off >= c.inflight.len() {
                             c.inflight.clear();
@@ -456,6 +474,7 @@ impl ShardState {
             return;
         }
         backend::sys::set_nodelay(fd);
+        self.stats.accepted();
         let entry = self.conns.vacant_entry();
         let idx = entry.key();
         self.next_gen = self.next_gen.wrapping_add(1);

@@ -79,6 +79,7 @@ impl ShardState {
                 break;
             }
             close_after |= st.close_after;
+            self.stats.response(st.status);
             if let Some(f) = st.on_finish.take() {
                 callbacks.push(f);
             }
@@ -270,6 +271,7 @@ impl ShardState {
         sys::close(c.fd);
         let info = self.info(idx);
         let c = self.conns.remove(idx);
+        self.stats.closed();
         if let Some((id, _)) = c.timer {
             self.timers.cancel(id);
         }

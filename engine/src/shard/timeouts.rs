@@ -23,6 +23,7 @@ use std::time::Duration;
 use super::conn::{Deadline, Life, Phase};
 use super::ctx::ConnShared;
 use super::input::default_error_response;
+use super::stats::TimeoutKind;
 use super::{panic_message, ConnInfo, ShardState};
 use crate::error::{Error, ErrorKind};
 
@@ -284,6 +285,7 @@ impl ShardState {
     /// response's, the server's; destroy the socket if nobody listened.
     fn on_idle_timeout(&mut self, idx: usize) {
         tracing::debug!("connection {idx}: inactivity timeout");
+        self.stats.timeout(TimeoutKind::Inactivity);
         let info = self.info(idx);
         let mut handled = false;
         let c = &self.conns[idx];
@@ -336,10 +338,17 @@ impl ShardState {
         tracing::debug!("connection {idx}: {kind:?} deadline passed");
         let c = &mut self.conns[idx];
         match kind {
-            Deadline::KeepAlive if c.is_idle() && c.life == Life::Open => self.abort(idx),
+            Deadline::KeepAlive if c.is_idle() && c.life == Life::Open => {
+                self.stats.timeout(TimeoutKind::KeepAlive);
+                self.abort(idx)
+            }
             Deadline::KeepAlive => {}
             Deadline::Linger => self.abort(idx),
             Deadline::Headers | Deadline::Request => {
+                self.stats.timeout(match kind {
+                    Deadline::Headers => TimeoutKind::Headers,
+                    _ => TimeoutKind::Request,
+                });
                 if c.life != Life::Open {
                     self.abort(idx);
                     return;
@@ -369,8 +378,9 @@ impl ShardState {
                     s.st.borrow_mut().conn = None;
                 }
                 c.shared.closed.set(true);
-                c.out
-                    .extend_from_slice(&custom.unwrap_or_else(|| default_error_response(408)));
+                let answer = custom.unwrap_or_else(|| default_error_response(408));
+                self.stats.response(super::input::status_of(&answer));
+                c.out.extend_from_slice(&answer);
                 c.life = Life::Draining;
                 c.rbuf = Vec::new();
                 c.shared.mark_dirty();
