@@ -21,7 +21,7 @@ both_backends!(
     fn counters_match_the_traffic_exactly(backend: BackendKind) {
         let server = ServerBuilder::new()
             .shards(2)
-            .backend(request_kind(backend))
+            .backend(backend)
             .headers_timeout(Duration::from_millis(300))
             .request_timeout(Duration::from_millis(300))
             .on_request(|req, mut res| {
