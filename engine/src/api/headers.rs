@@ -3,6 +3,8 @@
 //! response (`setHeader` and friends).
 use std::borrow::Cow;
 
+use crate::proto::h1::framing::{special, Suppressed};
+
 /// A header value as Node stores it: one string, or a list (`set-cookie` on requests;
 /// any header set with a list on responses, sent as repeated lines).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,39 +169,6 @@ impl Headers {
     }
 }
 
-/// What removeHeader took away that the engine would otherwise add itself.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Suppressed {
-    pub date: bool,
-    pub connection: bool,
-    pub keep_alive: bool,
-    pub content_length: bool,
-    pub transfer_encoding: bool,
-}
-
-/// Headers the engine writes itself unless the handler set them.
-pub(crate) mod special {
-    pub const CONTENT_LENGTH: u8 = 1;
-    pub const TRANSFER_ENCODING: u8 = 2;
-    pub const DATE: u8 = 4;
-    pub const CONNECTION: u8 = 8;
-    pub const KEEP_ALIVE: u8 = 16;
-
-    /// Which special header `name` is (0 for none). Length first: most names are not.
-    #[inline]
-    pub fn of(name: &str) -> u8 {
-        let is = |s: &str| name.eq_ignore_ascii_case(s);
-        match name.len() {
-            4 if is("date") => DATE,
-            10 if is("connection") => CONNECTION,
-            10 if is("keep-alive") => KEEP_ALIVE,
-            14 if is("content-length") => CONTENT_LENGTH,
-            17 if is("transfer-encoding") => TRANSFER_ENCODING,
-            _ => 0,
-        }
-    }
-}
-
 /// A response's headers, as set by `setHeader`: names keep their case, lookups ignore it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OutHeaders {
@@ -229,16 +198,8 @@ impl OutHeaders {
     }
 
     pub fn remove(&mut self, name: &str) -> bool {
-        let s = &mut self.suppressed;
         let bit = special::of(name);
-        match bit {
-            special::DATE => s.date = true,
-            special::CONNECTION => s.connection = true,
-            special::KEEP_ALIVE => s.keep_alive = true,
-            special::CONTENT_LENGTH => s.content_length = true,
-            special::TRANSFER_ENCODING => s.transfer_encoding = true,
-            _ => {}
-        }
+        self.suppressed.remove(bit);
         self.present &= !bit;
         match self.position(name) {
             Some(i) => {

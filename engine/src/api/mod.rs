@@ -1,9 +1,9 @@
 //! The Node.js `http` server API in Rust form: [`ServerBuilder`] / [`Server`] for
 //! `http.createServer` and `server.listen`, [`Request`] for `IncomingMessage`, [`Response`]
 //! for `ServerResponse`, [`Handlers`] for the listeners of an externally driven shard.
+//! [`Config`] is the shard's (re-exported here, where it is set).
 #![forbid(unsafe_code)]
 pub(crate) mod body;
-mod config;
 pub(crate) mod handlers;
 pub mod headers;
 mod listen;
@@ -12,7 +12,7 @@ pub(crate) mod response;
 mod server;
 mod socket;
 
-pub use config::Config;
+pub use crate::shard::Config;
 pub use handlers::Handlers;
 pub(crate) use handlers::SharedHandlers;
 pub use headers::{HeaderValue, Headers};

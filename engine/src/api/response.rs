@@ -5,75 +5,28 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::headers::{special, HeaderValue, OutHeaders};
+use super::headers::{HeaderValue, OutHeaders};
 use crate::error::{Error, ErrorKind};
 use crate::proto::h1::encode;
+use crate::proto::h1::framing::{special, EngineLines, HeadEnd, HeadFacts, OutFraming};
 use crate::shard::ctx::ConnShared;
 use crate::shard::remote::Task;
 
-/// How the body of this response is delimited on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutFraming {
-    /// Not decided yet (head not written).
-    Undecided,
-    /// Content-Length: bytes still allowed.
-    Length(u64),
-    Chunked,
-    /// Body ends when the connection closes (HTTP/1.0 without a length).
-    Close,
-    /// HEAD, 1xx, 204, 304: no body bytes ever.
-    NoBody,
-}
-
 type Callback = Box<dyn FnMut()>;
 
-/// What the handler's own headers say about framing and persistence.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct HeadFacts {
-    /// `special::*` bits of the headers present.
-    pub present: u8,
-    /// Content-Length given: Some(Some(n)), or Some(None) when it is not a number.
-    pub content_length: Option<Option<u64>>,
-    /// Transfer-Encoding given: whether its final coding is chunked.
-    pub te_chunked: Option<bool>,
-    /// `Connection: close` given.
-    pub conn_close: bool,
-}
-
-impl HeadFacts {
-    fn of(h: &OutHeaders) -> HeadFacts {
-        let mut f = HeadFacts {
-            present: h.present,
-            ..HeadFacts::default()
-        };
-        if h.present & (special::CONTENT_LENGTH | special::TRANSFER_ENCODING | special::CONNECTION)
-            != 0
-        {
-            for (n, v) in &h.entries {
-                f.note(n, v);
-            }
-        }
-        f
-    }
-
-    /// Records one header line (name, value) if it is one the engine cares about.
-    fn note(&mut self, name: &str, value: &HeaderValue) {
-        let bit = special::of(name);
-        self.present |= bit;
-        match bit {
-            special::CONTENT_LENGTH => {
-                self.content_length = Some(value.joined().trim().parse().ok())
-            }
-            special::TRANSFER_ENCODING => {
-                let v = value.joined().to_ascii_lowercase();
-                self.te_chunked = Some(v.trim_end().ends_with("chunked"));
-            }
-            special::CONNECTION => {
-                self.conn_close |= value.joined().to_ascii_lowercase().contains("close");
-            }
-            _ => {}
+/// What the `setHeader` headers say about framing and persistence.
+fn facts_of(h: &OutHeaders) -> HeadFacts {
+    let mut f = HeadFacts {
+        present: h.present,
+        ..HeadFacts::default()
+    };
+    if h.present & (special::CONTENT_LENGTH | special::TRANSFER_ENCODING | special::CONNECTION) != 0
+    {
+        for (n, v) in &h.entries {
+            f.note(n, &v.joined());
         }
     }
+    f
 }
 
 /// Everything about one response; shared between the [`Response`] handle and the shard.
@@ -189,7 +142,7 @@ impl ResState {
     ) -> Result<(), Error> {
         validate_line(name, value)?;
         if special::of(name) != 0 {
-            facts.note(name, &HeaderValue::One(Cow::Owned(value.to_owned())));
+            facts.note(name, value);
         }
         encode::header(&mut self.buf, name.as_bytes(), value.as_bytes());
         Ok(())
@@ -222,117 +175,54 @@ impl ResState {
         }
     }
 
-    /// Encodes the status line and headers, deciding the framing. `end_len`: the whole
-    /// body is known (end() before any write), so Content-Length can be used.
+    /// Encodes the status line and headers; the framing and persistence are decided by
+    /// the protocol layer. `end_len`: the whole body is known (end() before any write), so
+    /// Content-Length can be used.
     fn write_head(&mut self, end_len: Option<usize>) {
-        let no_body = self.is_head
-            || self.status == 204
-            || self.status == 304
-            || (100..200).contains(&self.status);
         if !self.head_started {
-            self.facts = HeadFacts::of(&self.headers);
-        }
-        let facts = self.facts;
-        let h = &self.headers;
-        let mut add_cl = None;
-        let mut add_te = false;
-        self.framing = if let Some(cl) = facts.content_length {
-            match cl {
-                Some(n) if !no_body => OutFraming::Length(n),
-                Some(_) => OutFraming::NoBody,
-                None => OutFraming::Close,
-            }
-        } else if let Some(chunked) = facts.te_chunked {
-            if no_body {
-                OutFraming::NoBody
-            } else if chunked {
-                OutFraming::Chunked
-            } else {
-                OutFraming::Close
-            }
-        } else if no_body {
-            OutFraming::NoBody
-        } else if let Some(n) = end_len.filter(|_| !h.suppressed.content_length) {
-            add_cl = Some(n as u64);
-            OutFraming::Length(n as u64)
-        } else if self.req_minor >= 1 && !h.suppressed.transfer_encoding {
-            add_te = true;
-            OutFraming::Chunked
-        } else {
-            OutFraming::Close
-        };
-        if self.framing == OutFraming::Close || facts.conn_close {
-            self.keep_alive = false;
-        }
-        self.close_after = !self.keep_alive;
-
-        let ctx = self.conn.as_ref().map(|c| c.ctx.clone());
-        let out = &mut self.buf;
-        if !self.head_started {
+            self.facts = facts_of(&self.headers);
             let reason = self
                 .message
                 .as_deref()
                 .unwrap_or_else(|| encode::reason_phrase(self.status));
-            encode::status_line(out, self.status, reason);
-            for (name, value) in &h.entries {
+            encode::status_line(&mut self.buf, self.status, reason);
+            for (name, value) in &self.headers.entries {
                 for v in value.values() {
-                    encode::header(out, name.as_bytes(), v.as_bytes());
+                    encode::header(&mut self.buf, name.as_bytes(), v.as_bytes());
                 }
             }
         }
-        let present = facts.present;
-        if self.send_date && !h.suppressed.date && present & special::DATE == 0 {
-            if let Some(ctx) = &ctx {
-                out.extend_from_slice(ctx.date.borrow().line());
+        let end = HeadEnd {
+            status: self.status,
+            req_minor: self.req_minor,
+            is_head: self.is_head,
+            keep_alive: self.keep_alive,
+            send_date: self.send_date,
+            facts: self.facts,
+            suppressed: self.headers.suppressed,
+            end_len,
+        };
+        let framed = match self.conn.as_ref().map(|c| c.ctx.clone()) {
+            Some(ctx) => {
+                let date = ctx.date.borrow();
+                let lines = EngineLines {
+                    date: date.line(),
+                    keep_alive_lines: &ctx.keep_alive_lines,
+                    keep_alive_header: &ctx.keep_alive_header,
+                };
+                end.write(&mut self.buf, &lines)
             }
-        }
-        let connection = !h.suppressed.connection && present & special::CONNECTION == 0;
-        let advertise =
-            self.keep_alive && !h.suppressed.keep_alive && present & special::KEEP_ALIVE == 0;
-        match (connection, self.keep_alive) {
-            // The common case in one copy: `Connection: keep-alive` + `Keep-Alive: timeout=N`.
-            (true, true) if advertise => {
-                if let Some(ctx) = &ctx {
-                    out.extend_from_slice(&ctx.keep_alive_lines);
-                }
-            }
-            (true, true) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
-            (true, false) => out.extend_from_slice(b"Connection: close\r\n"),
-            (false, _) => {
-                if advertise {
-                    if let Some(ctx) = &ctx {
-                        out.extend_from_slice(&ctx.keep_alive_header);
-                    }
-                }
-            }
-        }
-        if let Some(n) = add_cl {
-            out.extend_from_slice(b"Content-Length: ");
-            encode::push_u64(out, n);
-            out.extend_from_slice(b"\r\n");
-        }
-        if add_te {
-            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
+            None => end.write(&mut self.buf, &EngineLines::default()),
+        };
+        self.framing = framed.framing;
+        self.keep_alive = framed.keep_alive;
+        self.close_after = !framed.keep_alive;
         self.head_written = true;
         self.head_frozen = true;
     }
 
     fn write_body(&mut self, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        match self.framing {
-            OutFraming::Length(ref mut left) => {
-                let n = (*left).min(data.len() as u64) as usize;
-                *left -= n as u64;
-                self.buf.extend_from_slice(&data[..n]);
-            }
-            OutFraming::Chunked => encode::chunk(&mut self.buf, data),
-            OutFraming::Close => self.buf.extend_from_slice(data),
-            OutFraming::NoBody | OutFraming::Undecided => {}
-        }
+        self.framing.write(&mut self.buf, data);
     }
 
     fn queued(&self) -> usize {
@@ -640,7 +530,8 @@ impl Response {
         st.write_body(data);
         if st.framing == OutFraming::Chunked {
             let trailers = std::mem::take(&mut st.trailers);
-            encode::last_chunk(
+            let framing = st.framing;
+            framing.finish(
                 &mut st.buf,
                 trailers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
             );

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use super::body::BodyChan;
-use super::response::{OutFraming, ResSlot};
+use super::response::ResSlot;
+use crate::proto::h1::framing::OutFraming;
 use crate::shard::ctx::ConnShared;
 
 /// Node's `net.Socket` as seen by 'upgrade'/'connect' listeners: write/end/destroy, and

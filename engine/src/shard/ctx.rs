@@ -10,9 +10,9 @@ use slab::Slab;
 
 use super::date::DateCache;
 use super::remote::Remote;
+use super::Config;
 use crate::api::body::BodyChan;
 use crate::api::response::{ResSlot, Response};
-use crate::api::Config;
 
 /// Per-shard context behind an `Rc`.
 pub(crate) struct ShardCtx {

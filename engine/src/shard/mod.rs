@@ -5,6 +5,7 @@
 //! (parse, call handlers), run cross-thread tasks and expired timers, then flush: move
 //! finished response bytes to their connections in request order, start one send per
 //! connection, adjust read interest and close what is done.
+mod config;
 pub(crate) mod conn;
 pub(crate) mod ctx;
 pub mod date;
@@ -25,9 +26,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use slab::Slab;
 
-use crate::api::{Config, Handlers};
+use crate::api::Handlers;
 use crate::backend::{self, Backend, BackendKind, Event, Recv};
 use crate::error::{Error, ErrorKind};
+pub use config::Config;
 use conn::{Conn, Life};
 use ctx::{ConnShared, ShardCtx};
 use remote::{Remote, Task};

@@ -4,12 +4,14 @@
 //!   the caller's bytes, so nothing is copied while parsing).
 //! - [`BodyDecoder`]: Content-Length and chunked request bodies (extensions, trailers).
 //! - [`encode`]: response heads and chunked framing.
+//! - [`framing`]: how a response is delimited and whether its connection persists.
 //!
 //! Every violation is a [`ParseError`] that knows its status code and Node-style
 //! `HPE_*` code.
 mod body;
 pub mod encode;
 mod error;
+pub mod framing;
 mod head;
 #[cfg(test)]
 mod tests;

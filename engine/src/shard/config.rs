@@ -5,7 +5,7 @@ use crate::backend::BackendKind;
 use crate::proto::h1::Limits;
 
 /// Everything a shard needs to know about how to serve. Set through
-/// [`ServerBuilder`](super::ServerBuilder).
+/// the server builder of the API layer (`ServerBuilder`).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Shards (threads); default one per CPU.
