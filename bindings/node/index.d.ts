@@ -58,6 +58,24 @@ export declare class Server<
   listen(path: string, listeningListener?: () => void): this;
   /** The backend serving this server once it listens ('io_uring' or 'epoll'), else null. */
   readonly backend: 'io_uring' | 'epoll' | null;
+  /** The engine's counters (since listen; still readable after close), or null before listen. */
+  stats(): ServerStats | null;
+}
+
+/** What `server.stats()` returns. */
+export interface ServerStats {
+  backend: 'io_uring' | 'epoll';
+  openConnections: number;
+  accepted: number;
+  requests: number;
+  responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
+  clientErrors: {
+    badRequest: number; tooLarge: number; uriTooLong: number;
+    headersTooLarge: number; notImplemented: number; version: number;
+  };
+  timeouts: { headers: number; request: number; keepAlive: number; inactivity: number };
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export declare function createServer<

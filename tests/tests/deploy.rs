@@ -127,3 +127,147 @@ both_backends!(
         );
     }
 );
+
+/// Starts `echo --systemd` as systemd would: the listening socket as fd 3, LISTEN_FDS=1 and
+/// LISTEN_PID the server's own pid (set by a shell that then execs the server).
+fn socket_activated(
+    backend: BackendKind,
+    listener: &std::net::TcpListener,
+    extra: &[&str],
+) -> Example {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(path("echo"))
+        .args([
+            "--systemd",
+            "--backend",
+            backend_arg(backend),
+            "--shards",
+            "2",
+        ])
+        .args(extra)
+        .env("LISTEN_FDS", "1");
+    // SAFETY: between fork and exec only dup2 (async-signal-safe) runs: the listener
+    // becomes fd 3 of the child, without close-on-exec, as systemd passes it.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == 3 {
+                let flags = libc::fcntl(3, libc::F_GETFD);
+                libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Example::spawn(cmd)
+}
+
+both_backends!(
+    fn systemd_socket_activation_of_the_example(backend: BackendKind) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // A connection made before the server starts waits in the socket's backlog.
+        let mut early = Client::connect_addr(addr);
+        early.send(get("/early"));
+        let mut ex = socket_activated(backend, &listener, &[]);
+        assert_eq!(ex.listening(), addr);
+        assert!(
+            ex.log_text().contains("socket activation"),
+            "{}",
+            ex.log_text()
+        );
+        assert_eq!(early.response().status, 200);
+        let mut c = Client::connect_addr(addr);
+        c.send(get("/late"));
+        assert_eq!(c.response().status, 200);
+        drop(c);
+        ex.signal(libc::SIGTERM);
+        let st = ex.exit(Duration::from_secs(10)).expect("exits");
+        assert!(st.success(), "{}", ex.log_text());
+        // The socket is systemd's (ours here): still listening after the server is gone,
+        // so the next activation finds the connections that arrived meanwhile.
+        let mut waiting = Client::connect_addr(addr);
+        waiting.send(get("/next"));
+        let mut next = socket_activated(backend, &listener, &[]);
+        next.listening();
+        assert_eq!(waiting.response().status, 200);
+    }
+);
+
+#[test]
+fn systemd_flag_without_a_socket_is_an_error() {
+    let mut cmd = Command::new(path("echo"));
+    cmd.arg("--systemd")
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID");
+    let mut ex = Example::spawn(cmd);
+    let st = ex.exit(Duration::from_secs(20)).expect("exits");
+    assert_eq!(st.code(), Some(1));
+    assert!(
+        ex.log_text().contains("no socket passed"),
+        "{}",
+        ex.log_text()
+    );
+}
+
+both_backends!(
+    fn metrics_port_serves_prometheus_text(backend: BackendKind) {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mport = probe.local_addr().unwrap().port();
+        drop(probe);
+        let mut cmd = Command::new(path("echo"));
+        cmd.args([
+            "--backend",
+            backend_arg(backend),
+            "--shards",
+            "2",
+            "--port",
+            "0",
+        ])
+        .args(["--metrics-port", &mport.to_string()]);
+        let mut ex = Example::spawn(cmd);
+        let addr = ex.listening();
+        ex.wait_line("metrics on", Duration::from_secs(5))
+            .expect("metrics line");
+        let mut c = Client::connect_addr(addr);
+        for i in 0..7 {
+            c.send(get(&format!("/{i}")));
+            assert_eq!(c.response().status, 200);
+        }
+        let mut m = Client::connect_addr(std::net::SocketAddr::from(([127, 0, 0, 1], mport)));
+        m.send(get("/metrics"));
+        let r = m.response();
+        assert_eq!(r.status, 200);
+        let text = r.text();
+        let sum = |metric: &str| -> u64 {
+            text.lines()
+                .filter(|l| l.starts_with(metric))
+                .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+                .sum()
+        };
+        assert_eq!(sum("ringhttp_requests_total{"), 7, "{text}");
+        assert_eq!(
+            sum("ringhttp_responses_total{shard=\"0\",class=\"2xx\"}")
+                + sum("ringhttp_responses_total{shard=\"1\",class=\"2xx\"}"),
+            7,
+            "{text}"
+        );
+        assert_eq!(sum("ringhttp_open_connections{"), 1, "{text}");
+        let expected = format!(
+            "ringhttp_backend_info{{backend=\"{}\"}} 1",
+            expected_backend(backend)
+        );
+        assert!(text.contains(&expected), "{text}");
+        ex.signal(libc::SIGINT);
+        assert!(
+            ex.exit(Duration::from_secs(10)).expect("exits").success(),
+            "{}",
+            ex.log_text()
+        );
+    }
+);

@@ -403,6 +403,7 @@ class Server extends EE {
       try {
         const [h, port, backend] = native.listen(opts, addr, this._onRequest, this._onEvent, this._onBatch, this._batch);
         this._h = h;
+        this._stats = h; // kept after close: the counters stay readable
         this.backend = backend;
         this._syncRaw();
         if (info === null) {
@@ -492,6 +493,26 @@ class Server extends EE {
     this.timeout = msecs;
     if (typeof cb === 'function') this.on('timeout', cb);
     return this;
+  }
+
+  // The engine's counters for this server (ringhttp only; Node has no equivalent):
+  // connections open and accepted, requests, responses by class, client errors and
+  // timeouts by kind, bytes in/out, and the backend.
+  stats() {
+    if (this._stats === undefined) return null;
+    const v = native.stats(this._stats);
+    const pick = (names, at) => Object.fromEntries(names.map((n, i) => [n, v[at + i]]));
+    return {
+      backend: this.backend,
+      openConnections: v[0],
+      accepted: v[1],
+      requests: v[2],
+      responses: pick(['1xx', '2xx', '3xx', '4xx', '5xx'], 3),
+      clientErrors: pick(['badRequest', 'tooLarge', 'uriTooLong', 'headersTooLarge', 'notImplemented', 'version'], 8),
+      timeouts: pick(['headers', 'request', 'keepAlive', 'inactivity'], 14),
+      bytesIn: v[18],
+      bytesOut: v[19],
+    };
   }
 
   getConnections(cb) {

@@ -216,6 +216,8 @@ struct Server {
     async_ctx: Cell<sys::napi_async_context>,
     closing: Cell<bool>,
     unrefd: Cell<bool>,
+    /// The shard's counters (readable after it closed too).
+    counters: std::sync::Arc<ringhttp::shard::stats::Counters>,
 }
 
 /// A request and its response while JS can still use them (handle = slab key + 1).
@@ -633,6 +635,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
     let srv = Box::new(Server {
         js: js.clone(),
         handle: shard.handle(),
+        counters: shard.counters(),
         shard: RefCell::new(Some(shard)),
         poll: Cell::new(uv::alloc(uv::UV_POLL)),
         timer: Cell::new(uv::alloc(uv::UV_TIMER)),
@@ -894,6 +897,20 @@ fn connections(cx: &Cx) -> JsResult<Value> {
         .and_then(|g| g.as_ref().map(|s| s.connections()))
         .unwrap_or(0);
     Ok(int(cx.env, n as i64))
+}
+
+// stats(handle) -> [open, accepted, requests, 1xx..5xx, client errors (6), timeouts (4),
+// bytes in, bytes out]: lib/server.js names them.
+fn stats(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let s = srv.counters.snapshot();
+    let mut v = vec![s.open_connections, s.accepted, s.requests];
+    v.extend(s.responses);
+    v.extend(s.client_errors);
+    v.extend(s.timeouts);
+    v.extend([s.bytes_in, s.bytes_out]);
+    let items: Vec<Value> = v.into_iter().map(|n| int(cx.env, n as i64)).collect();
+    Ok(array(cx.env, &items))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1494,6 +1511,7 @@ exports! {
     c"closeAll" => close_all,
     c"setRef" => set_ref,
     c"connections" => connections,
+    c"stats" => stats,
     c"resWrite" => res_write,
     c"resEnd" => res_end,
     c"resHook" => res_hook,

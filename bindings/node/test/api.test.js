@@ -281,6 +281,29 @@ test('close() drains: a half-received request is answered, idle closed, new conn
   assert.match(answer, /got helloworld$/);
 });
 
+test('server.stats() counts requests, responses by class, client errors and bytes (ringhttp)', async (t) => {
+  if (IMPL === 'node') return t.skip('ringhttp only');
+  const s = http.createServer((req, res) => { res.statusCode = req.url === '/404' ? 404 : 200; res.end('ok'); });
+  const port = await listen(s);
+  assert.strictEqual(s.stats().requests, 0);
+  const reqs = 'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /404 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n';
+  const out = await raw(port, reqs);
+  const bad = 'GET / HTTP/1.1\r\nBad Header: x\r\n\r\n';
+  const out2 = await raw(port, bad);
+  assert.match(out2, /^HTTP\/1\.1 400/);
+  await new Promise((r) => setTimeout(r, 50));
+  const st = s.stats();
+  assert.strictEqual(st.backend, s.backend);
+  assert.strictEqual(st.accepted, 2);
+  assert.strictEqual(st.requests, 2);
+  assert.deepStrictEqual(st.responses, { '1xx': 0, '2xx': 1, '3xx': 0, '4xx': 2, '5xx': 0 });
+  assert.strictEqual(st.clientErrors.badRequest, 1);
+  assert.strictEqual(st.bytesIn, reqs.length + bad.length);
+  assert.strictEqual(st.bytesOut, Buffer.byteLength(out, 'latin1') + Buffer.byteLength(out2, 'latin1'));
+  await close(s);
+  assert.strictEqual(s.stats().openConnections, 0);
+});
+
 test('listen on a unix socket', async () => {
   const p = path.join(os.tmpdir(), `ringhttp-test-${process.pid}-${IMPL}.sock`);
   const s = http.createServer((req, res) => res.end('unix'));

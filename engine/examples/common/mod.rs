@@ -4,7 +4,7 @@ pub mod signals;
 use std::time::{Duration, Instant};
 
 use clap::Args as ClapArgs;
-use ringhttp::{BackendKind, ServerBuilder};
+use ringhttp::{BackendKind, ListenAddr, Server, ServerBuilder};
 
 #[derive(ClapArgs, Debug)]
 pub struct Args {
@@ -41,6 +41,20 @@ pub struct Args {
     /// are cut.
     #[arg(long, default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Serve the socket systemd passes (LISTEN_FDS/LISTEN_PID); without the flag it is
+    /// still used when present. With the flag its absence is an error.
+    #[arg(long)]
+    pub systemd: bool,
+    /// Serve the counters (`Server::stats`) in Prometheus text format at
+    /// `http://HOST:PORT/metrics` on this port.
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+}
+
+/// The server and its metrics endpoint, if any.
+pub struct Served {
+    pub server: Server,
+    pub metrics: Option<Server>,
 }
 
 impl Args {
@@ -81,16 +95,31 @@ impl Args {
         b
     }
 
-    /// Listens and logs the one start-up line; exits 1 (after one log line) on failure.
-    /// SIGTERM/SIGINT are blocked from here on: [`run`](Self::run) takes them.
-    pub fn serve(&self, name: &str, b: ServerBuilder) -> ringhttp::Server {
+    /// Listens (on the systemd socket when there is one, else `--host`/`--port`) and logs
+    /// the start-up line; exits 1 (after one log line) on failure. SIGTERM/SIGINT are
+    /// blocked from here on: [`run`](Self::run) takes them.
+    pub fn serve(&self, name: &str, b: ServerBuilder) -> Served {
         signals::block();
-        let port = self.port().unwrap_or_else(|e| fail(name, &e));
-        let addr = (self.host.as_str(), port);
-        let server = self
-            .apply(b)
-            .listen(addr)
-            .unwrap_or_else(|e| fail(name, &e.to_string()));
+        let b = self.apply(b);
+        let listened = match ListenAddr::from_systemd() {
+            Some(addr) => {
+                // Not for our children (sd_listen_fds(unset_environment = 1)).
+                std::env::remove_var("LISTEN_FDS");
+                std::env::remove_var("LISTEN_PID");
+                std::env::remove_var("LISTEN_FDNAMES");
+                tracing::info!("{name}: socket activation: serving the inherited {addr}");
+                b.listen(addr)
+            }
+            None if self.systemd => fail(
+                name,
+                "--systemd: no socket passed (LISTEN_FDS/LISTEN_PID unset or not for this process)",
+            ),
+            None => {
+                let port = self.port().unwrap_or_else(|e| fail(name, &e));
+                b.listen((self.host.as_str(), port))
+            }
+        };
+        let server = listened.unwrap_or_else(|e| fail(name, &e.to_string()));
         tracing::info!(
             "{name} listening on {} (backend {}, {} shards)",
             server.local_addr().map_or_else(
@@ -100,19 +129,30 @@ impl Args {
             server.backend(),
             server.shard_count()
         );
-        server
+        let metrics = self.metrics_port.map(|port| {
+            let m = metrics_server(&server, self.backend, (self.host.as_str(), port))
+                .unwrap_or_else(|e| fail(name, &format!("metrics: {e}")));
+            tracing::info!(
+                "{name}: metrics on http://{}/metrics",
+                m.local_addr().expect("tcp")
+            );
+            m
+        });
+        Served { server, metrics }
     }
-}
 
-impl Args {
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully and exits 0 (1 if a shard
     /// failed).
-    pub fn run(&self, name: &str, server: ringhttp::Server) -> ! {
+    pub fn run(&self, name: &str, served: Served) -> ! {
         let sig = signals::wait();
         let grace = Duration::from_millis(self.shutdown_grace_ms);
         tracing::info!("{name}: {sig}: shutting down (grace {grace:?})");
         let t0 = Instant::now();
-        match server.shutdown(grace) {
+        let res = served.server.shutdown(grace);
+        if let Some(m) = served.metrics {
+            let _ = m.shutdown(Duration::ZERO);
+        }
+        match res {
             Ok(()) => {
                 tracing::info!("{name}: shutdown complete in {:?}", t0.elapsed());
                 std::process::exit(0)
@@ -120,6 +160,28 @@ impl Args {
             Err(e) => fail(name, &format!("shutdown: {e}")),
         }
     }
+}
+
+/// A one-shard server answering `GET /metrics` with `server`'s counters.
+fn metrics_server(
+    server: &Server,
+    backend: BackendKind,
+    addr: (&str, u16),
+) -> Result<Server, ringhttp::Error> {
+    let stats = server.stats_reader();
+    ServerBuilder::new()
+        .shards(1)
+        .backend(backend)
+        .on_request(move |req, mut res| {
+            if req.url() != "/metrics" {
+                res.set_status_code(404);
+                res.end_with("not found: try /metrics\n");
+                return;
+            }
+            let _ = res.set_header("Content-Type", "text/plain; version=0.0.4");
+            res.end_with(stats.stats().prometheus());
+        })
+        .listen(addr)
 }
 
 /// Logs a start-up failure and exits 1.

@@ -259,6 +259,13 @@ impl ServerBuilder {
         Ok(server)
     }
 
+    /// Serves an inherited, already listening socket (systemd socket activation: see
+    /// [`ListenAddr::from_systemd`]); each shard gets its own `dup`. The socket is left
+    /// open when the server closes, so connections wait in its backlog for the next start.
+    pub fn listen_fd(self, fd: std::os::fd::RawFd) -> Result<Server, Error> {
+        self.listen(ListenAddr::Fd(fd))
+    }
+
     /// One shard to be driven from another event loop (see [`Shard::run_ready`]), serving
     /// `addr`. With [`reuse_port`](Self::reuse_port) several such shards (e.g. one per
     /// worker thread) can share a port.
