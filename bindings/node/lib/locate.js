@@ -11,14 +11,19 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 
-function platformTag() {
-  let tag = `${process.platform}-${process.arch}`;
-  if (process.platform === 'linux') {
-    // The runtime's report says which libc it runs on (the convention of napi-rs/sharp).
+function isMusl() {
+  // As detect-libc: ldd names its libc; else the runtime's report does (slower).
+  try {
+    return fs.readFileSync('/usr/bin/ldd', 'latin1').includes('musl');
+  } catch {
     const header = process.report && process.report.getReport().header;
-    if (header && !header.glibcVersionRuntime) tag += '-musl';
+    return !!header && !header.glibcVersionRuntime;
   }
-  return tag;
+}
+
+function platformTag() {
+  const tag = `${process.platform}-${process.arch}`;
+  return process.platform === 'linux' && isMusl() ? `${tag}-musl` : tag;
 }
 
 function prebuilt() {
