@@ -12,8 +12,9 @@ const server: Server = createServer(options, (req: IncomingMessage, res: ServerR
 createServer().listen({ port: 0, host: '127.0.0.1', reusePort: true }, () => {});
 server.listen(0, () => {
   const backend: 'io_uring' | 'epoll' | null = server.backend;
+  const requests: number | undefined = server.stats()?.responses['2xx'];
   const addr = server.address();
-  if (addr && typeof addr === 'object') console.log(addr.port, backend);
+  if (addr && typeof addr === 'object') console.log(addr.port, backend, requests);
   server.close();
 });
 // @ts-expect-error backend is read-only
