@@ -237,51 +237,127 @@ proto._mergeHeader = function _mergeHeader(k, v) {
 };
 
 // The head's headers as one string for the engine: `name\0value\0name\0value...`, one
-// pair per value (arrays repeat the name); `nPairs` says how many pairs it holds.
+// pair per value (arrays repeat the name); `nPairs` is the pairs argument of the native
+// call: how many pairs it holds, plus (slot + 1) << 16 when the addon is to keep them.
 let nPairs = 0;
-// The last writeHead object's pairs and string: handlers usually pass the same names and
-// values every time, and a cached string is already flat for the addon to read.
-const cacheKV = [];
-let cacheStr = '';
-let cacheN = -1;
-function cachedObjHead(o) {
+// Header sets the addon keeps validated and encoded, by slot (handlers send the same few
+// sets again and again): [name, value, name, value, ...] per slot, compared by identity
+// with a response's (strings, numbers, booleans). A hit passes the slot number instead of
+// a string: no string to build, read, split, validate or encode per response.
+const SLOTS = 16;
+const slotKV = new Array(SLOTS).fill(null);
+let slotNext = 0;
+let slotLast = 0;
+// A set is kept once it has been seen twice (a set with a varying value, say a
+// Content-Length, is not worth encoding for one use): the last few misses.
+const seen = new Array(8).fill(null);
+let seenNext = 0;
+// The set being stored by the native call in progress (committed when it returns).
+let pendingKV = null;
+let pendingSlot = 0;
+
+function matchObj(kv, o) {
   let i = 0;
   for (const k in o) {
     const v = o[k];
-    if (typeof v !== 'string' || i >= 16 || cacheKV[i] !== k || cacheKV[i + 1] !== v) return null;
+    if (v === undefined) continue;
+    if (kv[i] !== k || kv[i + 1] !== v) return false;
     i += 2;
   }
-  return i === cacheN * 2 ? cacheStr : null;
-}
-function storeObjHead(o, str, n) {
-  let i = 0;
-  for (const k in o) {
-    const v = o[k];
-    if (typeof v !== 'string' || i >= 16) {
-      cacheN = -1;
-      return;
-    }
-    cacheKV[i] = k;
-    cacheKV[i + 1] = v;
-    i += 2;
-  }
-  cacheN = n;
-  cacheStr = str;
+  return i === kv.length;
 }
 
+function matchHdrs(kv, h) {
+  let i = 0;
+  for (const k in h) {
+    const e = h[k];
+    if (kv[i] !== e[0] || kv[i + 1] !== e[1]) return false;
+    i += 2;
+  }
+  return i === kv.length;
+}
+
+function plain(v) {
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean';
+}
+
+// The response's set as [name, value, ...], or null if it cannot be kept (a list value).
+function kvOf(o, h) {
+  const kv = [];
+  if (h !== null) {
+    for (const k in h) {
+      const e = h[k];
+      if (!plain(e[1])) return null;
+      kv.push(e[0], e[1]);
+    }
+  } else {
+    for (const k in o) {
+      const v = o[k];
+      if (v === undefined) continue;
+      if (!plain(v)) return null;
+      kv.push(k, v);
+    }
+  }
+  return kv;
+}
+
+function sameKV(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// The head argument of the native call: a slot number, or the string (see nPairs).
 proto._headStr = function _headStr() {
+  pendingKV = null;
   const o = this._whObj;
-  if (this._hdrs === null && o !== null && cacheN > 0) {
-    const hit = cachedObjHead(o);
-    if (hit !== null) {
-      nPairs = cacheN;
-      return hit;
+  const h = this._hdrs;
+  if ((h === null) === (o === null)) {
+    // Neither (no headers) or, never in practice, both: the string as is.
+    return this._buildHeadStr();
+  }
+  let kv = slotKV[slotLast];
+  if (kv !== null && (h === null ? matchObj(kv, o) : matchHdrs(kv, h))) {
+    nPairs = 0;
+    return slotLast;
+  }
+  for (let s = 0; s < SLOTS; s++) {
+    kv = slotKV[s];
+    if (kv !== null && (h === null ? matchObj(kv, o) : matchHdrs(kv, h))) {
+      slotLast = s;
+      nPairs = 0;
+      return s;
     }
   }
   const str = this._buildHeadStr();
-  if (this._hdrs === null && o !== null && nPairs > 0 && nPairs <= 8) storeObjHead(o, str, nPairs);
+  if (nPairs === 0 || nPairs > 64) return str;
+  kv = kvOf(o, h);
+  if (kv === null) return str;
+  for (let i = 0; i < seen.length; i++) {
+    if (seen[i] !== null && sameKV(seen[i], kv)) {
+      seen[i] = null;
+      pendingKV = kv;
+      pendingSlot = slotNext;
+      slotKV[slotNext] = null;
+      nPairs |= (slotNext + 1) << 16;
+      slotNext = (slotNext + 1) % SLOTS;
+      return str;
+    }
+  }
+  seen[seenNext] = kv;
+  seenNext = (seenNext + 1) % seen.length;
   return str;
 };
+
+// The native call that got a set to keep returned: the slot is usable.
+function commitHead() {
+  if (pendingKV !== null) {
+    slotKV[pendingSlot] = pendingKV;
+    slotLast = pendingSlot;
+    pendingKV = null;
+  }
+}
 
 proto._buildHeadStr = function _buildHeadStr() {
   let out = '';
@@ -374,6 +450,7 @@ proto.write = function write(chunk, encoding, cb) {
     const head = this._headStr();
     const msg = this._message();
     ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, this._wflags() | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
+    commitHead();
   } else {
     ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
   }
@@ -423,6 +500,7 @@ proto.end = function end(chunk, encoding, cb) {
     const msg = this._message();
     if (msg !== undefined) flags |= WF_MESSAGE;
     snap = native.resEnd(this._server._h, this._h, this.statusCode, msg, head, flags, chunk, nPairs);
+    commitHead();
     this._sent = true;
     this._frozen = true;
   } else {

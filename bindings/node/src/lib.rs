@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use napi::sys;
 use napi_util::*;
-use ringhttp::{BackendKind, ConnInfo, Request, Response, ServerBuilder, Shard, ShardHandle};
+use ringhttp::{BackendKind, ConnInfo, EncodedHeaders, Request, Response, ServerBuilder, Shard, ShardHandle};
 use slab::Slab;
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
@@ -81,6 +81,8 @@ struct Js {
     pairs: RefCell<Slab<Pair>>,
     /// Reused buffer for the response heads JS hands over.
     scratch: RefCell<Vec<u8>>,
+    /// Header sets JS asked to keep, encoded (`headers` = a slot number then).
+    heads: RefCell<Vec<Option<EncodedHeaders>>>,
     /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
     socks: RefCell<Slab<ringhttp::api::Socket>>,
     /// Sockets whose connection closed during the turn: freed after it.
@@ -621,6 +623,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         errors: RefCell::new(Vec::new()),
         pairs: RefCell::new(Slab::with_capacity(256)),
         scratch: RefCell::new(Vec::with_capacity(2048)),
+        heads: RefCell::new(Vec::new()),
         socks: RefCell::new(Slab::new()),
         dead_socks: RefCell::new(Vec::new()),
         conn_ids: RefCell::new(std::collections::HashMap::new()),
@@ -973,7 +976,14 @@ struct Head {
     flags: u32,
     pairs: usize,
     text: Vec<u8>,
+    /// `headers` was a number: the slot of `Js::heads` holding them, encoded.
+    cached: Option<usize>,
+    /// Keep these headers encoded in this slot of `Js::heads` (pairs argument >> 16, - 1).
+    store: Option<usize>,
 }
+
+/// Slots of `Js::heads` (JS uses fewer).
+const HEAD_SLOTS: usize = 64;
 
 /// Reads a JS string as UTF-8 into `out` (cleared first). Returns false if it is no string.
 fn read_utf8_into(env: Env, v: Value, out: &mut Vec<u8>) -> bool {
@@ -1024,8 +1034,11 @@ fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
         return Ok(None);
     }
     let mut text = text;
-    let pairs = get_u32(env, cx.arg(7)) as usize;
-    if pairs > 0 && !read_utf8_into(env, cx.arg(4), &mut text) {
+    let arg = get_u32(env, cx.arg(7)) as usize;
+    let (pairs, store) = (arg & 0xffff, (arg >> 16).checked_sub(1));
+    let cached = (type_of(env, cx.arg(4)) == sys::ValueType::napi_number)
+        .then(|| get_u32(env, cx.arg(4)) as usize);
+    if cached.is_none() && pairs > 0 && !read_utf8_into(env, cx.arg(4), &mut text) {
         return Err(JsError::with_code(
             "ringhttp: headers expected",
             "ERR_INVALID_ARG_TYPE",
@@ -1043,10 +1056,12 @@ fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
         flags,
         pairs,
         text,
+        cached,
+        store: store.filter(|&s| s < HEAD_SLOTS),
     }))
 }
 
-fn apply_head(res: &mut Response, h: &Head) -> JsResult<()> {
+fn apply_head(js: &Js, res: &mut Response, h: &Head) -> JsResult<()> {
     if h.flags & WF_NO_DATE != 0 {
         res.set_send_date(false);
     }
@@ -1060,6 +1075,15 @@ fn apply_head(res: &mut Response, h: &Head) -> JsResult<()> {
         if h.flags & bit != 0 {
             res.remove_header(name).map_err(engine_err)?;
         }
+    }
+    if let Some(slot) = h.cached {
+        let heads = js.heads.borrow();
+        let enc = heads.get(slot).and_then(Option::as_ref).ok_or_else(|| {
+            JsError::with_code("ringhttp: no such header set", "ERR_INTERNAL_ASSERTION")
+        })?;
+        res.write_head_encoded(h.status, h.message.as_deref(), enc)
+            .map_err(engine_err)?;
+        return Ok(());
     }
     let bad = || JsError::with_code("Invalid character in header content", "ERR_INVALID_CHAR");
     let text = std::str::from_utf8(&h.text).map_err(|_| bad())?;
@@ -1091,6 +1115,17 @@ fn apply_head(res: &mut Response, h: &Head) -> JsResult<()> {
             &heap
         }
     };
+    if let Some(slot) = h.store {
+        let enc = EncodedHeaders::new(list.iter().copied()).map_err(engine_err)?;
+        res.write_head_encoded(h.status, h.message.as_deref(), &enc)
+            .map_err(engine_err)?;
+        let mut heads = js.heads.borrow_mut();
+        if heads.len() <= slot {
+            heads.resize(slot + 1, None);
+        }
+        heads[slot] = Some(enc);
+        return Ok(());
+    }
     res.write_head_borrowed(h.status, h.message.as_deref(), list)
         .map_err(engine_err)?;
     Ok(())
@@ -1117,7 +1152,7 @@ fn res_write(cx: &Cx) -> JsResult<Value> {
             return Ok(false);
         };
         if let Some(h) = &head {
-            apply_head(res, h)?;
+            apply_head(js, res, h)?;
         }
         let ok = with_bytes(env, data, |b| res.write(b))?;
         if !ok && !p.drain_hooked {
@@ -1147,7 +1182,7 @@ fn res_end(cx: &Cx) -> JsResult<Value> {
     let snapshot = with_pair(cx, |js, p| {
         if let Some(res) = p.res.as_mut() {
             if let Some(h) = &head {
-                apply_head(res, h)?;
+                apply_head(js, res, h)?;
             }
             with_bytes(env, data, |b| res.end_with(b))?;
         }
