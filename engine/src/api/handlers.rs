@@ -1,32 +1,30 @@
-//! The server's event listeners ('request', 'connection', ...), as called on a shard.
+//! The server's event listeners ('request', 'connection', ...) in the user's terms: the
+//! builder methods of the shard's [`Handlers`] wrap closures over [`Request`],
+//! [`Response`] and [`Socket`] into the shard's own listener types.
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Request, Response, Socket};
 use crate::error::Error;
+pub use crate::shard::handlers::Handlers;
+use crate::shard::handlers::{Incoming, RawFn, RequestFn};
+use crate::shard::slot::ResSlot;
 use crate::shard::ConnInfo;
 
-pub(crate) type RequestFn = Rc<dyn Fn(Request, Response)>;
-pub(crate) type RawFn = Rc<dyn Fn(Request, Socket, Vec<u8>)>;
+type SharedRequestFn = Arc<dyn Fn(Request, Response) + Send + Sync>;
 type SharedRawFn = Arc<dyn Fn(Request, Socket, Vec<u8>) + Send + Sync>;
-pub(crate) type ConnFn = Rc<dyn Fn(&ConnInfo)>;
 type SharedConnFn = Arc<dyn Fn(&ConnInfo) + Send + Sync>;
-pub(crate) type ClientErrorFn = Rc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>>>;
 type SharedClientErrorFn = Arc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync>;
 
-/// Listeners for one shard. They run on the shard's thread and need not be `Send`; a
-/// threaded server builds one set per shard from its `Send + Sync` closures.
-#[derive(Clone, Default)]
-pub struct Handlers {
-    pub(crate) request: Option<RequestFn>,
-    pub(crate) check_continue: Option<RequestFn>,
-    pub(crate) check_expectation: Option<RequestFn>,
-    pub(crate) connection: Option<ConnFn>,
-    pub(crate) conn_close: Option<ConnFn>,
-    pub(crate) client_error: Option<ClientErrorFn>,
-    pub(crate) timeout: Option<ConnFn>,
-    pub(crate) upgrade: Option<RawFn>,
-    pub(crate) connect: Option<RawFn>,
+fn request_fn(f: impl Fn(Request, Response) + 'static) -> RequestFn {
+    Rc::new(move |inc: Incoming, slot: Rc<ResSlot>| f(Request::new(inc), Response::new(slot)))
+}
+
+fn raw_fn(f: impl Fn(Request, Socket, Vec<u8>) + 'static) -> RawFn {
+    Rc::new(move |inc: Incoming, chan, slot, head| {
+        let socket = Socket::new(chan, slot, inc.conn.clone());
+        f(Request::new(inc), socket, head)
+    })
 }
 
 impl Handlers {
@@ -36,20 +34,20 @@ impl Handlers {
 
     /// 'request'.
     pub fn on_request(mut self, f: impl Fn(Request, Response) + 'static) -> Self {
-        self.request = Some(Rc::new(f));
+        self.request = Some(request_fn(f));
         self
     }
 
     /// 'checkContinue': replaces the automatic `100 Continue`; call
     /// [`Response::write_continue`] to let the client send its body.
     pub fn on_check_continue(mut self, f: impl Fn(Request, Response) + 'static) -> Self {
-        self.check_continue = Some(Rc::new(f));
+        self.check_continue = Some(request_fn(f));
         self
     }
 
     /// 'checkExpectation': any `Expect` other than 100-continue (417 when absent).
     pub fn on_check_expectation(mut self, f: impl Fn(Request, Response) + 'static) -> Self {
-        self.check_expectation = Some(Rc::new(f));
+        self.check_expectation = Some(request_fn(f));
         self
     }
 
@@ -69,25 +67,14 @@ impl Handlers {
     /// raw socket and the bytes already read past the head. Without a listener the request
     /// is an ordinary 'request', as in Node.
     pub fn on_upgrade(mut self, f: impl Fn(Request, Socket, Vec<u8>) + 'static) -> Self {
-        self.upgrade = Some(Rc::new(f));
+        self.upgrade = Some(raw_fn(f));
         self
     }
 
     /// 'connect': a CONNECT request (without a listener the connection is closed).
     pub fn on_connect(mut self, f: impl Fn(Request, Socket, Vec<u8>) + 'static) -> Self {
-        self.connect = Some(Rc::new(f));
+        self.connect = Some(raw_fn(f));
         self
-    }
-
-    /// Removes the 'upgrade' listener (`server.removeAllListeners('upgrade')`): upgrade
-    /// requests are ordinary requests again.
-    pub fn remove_upgrade(&mut self) {
-        self.upgrade = None;
-    }
-
-    /// Removes the 'connect' listener: CONNECT requests close the connection again.
-    pub fn remove_connect(&mut self) {
-        self.connect = None;
     }
 
     /// 'timeout': the connection was inactive for `server.timeout`. Without a listener
@@ -111,9 +98,9 @@ impl Handlers {
 /// `Send + Sync` listeners from which each shard thread builds its [`Handlers`].
 #[derive(Clone, Default)]
 pub(crate) struct SharedHandlers {
-    pub request: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
-    pub check_continue: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
-    pub check_expectation: Option<Arc<dyn Fn(Request, Response) + Send + Sync>>,
+    pub request: Option<SharedRequestFn>,
+    pub check_continue: Option<SharedRequestFn>,
+    pub check_expectation: Option<SharedRequestFn>,
     pub connection: Option<SharedConnFn>,
     pub conn_close: Option<SharedConnFn>,
     pub client_error: Option<SharedClientErrorFn>,
@@ -124,33 +111,29 @@ pub(crate) struct SharedHandlers {
 
 impl SharedHandlers {
     pub fn for_shard(&self) -> Handlers {
-        fn req(f: &Option<Arc<dyn Fn(Request, Response) + Send + Sync>>) -> Option<RequestFn> {
-            f.clone().map(|f| Rc::new(move |a, b| f(a, b)) as RequestFn)
-        }
-        fn raw(f: &Option<SharedRawFn>) -> Option<RawFn> {
+        let req = |f: &Option<SharedRequestFn>| {
             f.clone()
-                .map(|f| Rc::new(move |r, s, h| f(r, s, h)) as RawFn)
-        }
+                .map(|f| request_fn(move |req: Request, res: Response| f(req, res)))
+        };
+        let raw = |f: &Option<SharedRawFn>| {
+            f.clone()
+                .map(|f| raw_fn(move |req: Request, s: Socket, h: Vec<u8>| f(req, s, h)))
+        };
+        let conn = |f: &Option<SharedConnFn>| {
+            f.clone()
+                .map(|f| Rc::new(move |c: &ConnInfo| f(c)) as Rc<dyn Fn(&ConnInfo)>)
+        };
         Handlers {
             request: req(&self.request),
             check_continue: req(&self.check_continue),
             check_expectation: req(&self.check_expectation),
-            connection: self
-                .connection
-                .clone()
-                .map(|f| Rc::new(move |c: &ConnInfo| f(c)) as _),
-            conn_close: self
-                .conn_close
-                .clone()
-                .map(|f| Rc::new(move |c: &ConnInfo| f(c)) as _),
+            connection: conn(&self.connection),
+            conn_close: conn(&self.conn_close),
             client_error: self
                 .client_error
                 .clone()
                 .map(|f| Rc::new(move |e: &Error, c: &ConnInfo| f(e, c)) as _),
-            timeout: self
-                .timeout
-                .clone()
-                .map(|f| Rc::new(move |c: &ConnInfo| f(c)) as _),
+            timeout: conn(&self.timeout),
             upgrade: raw(&self.upgrade),
             connect: raw(&self.connect),
         }

@@ -209,13 +209,6 @@ impl OutHeaders {
             None => false,
         }
     }
-
-    /// Forgets everything, keeping the allocation.
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.suppressed = Suppressed::default();
-        self.present = 0;
-    }
 }
 
 #[cfg(test)]

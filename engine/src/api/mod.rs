@@ -3,7 +3,6 @@
 //! for `ServerResponse`, [`Handlers`] for the listeners of an externally driven shard.
 //! [`Config`] is the shard's (re-exported here, where it is set).
 #![forbid(unsafe_code)]
-pub(crate) mod body;
 pub(crate) mod handlers;
 pub mod headers;
 mod listen;

@@ -4,27 +4,26 @@ use std::cell::OnceCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use super::body::BodyChan;
 use super::headers::{latin1, Headers};
 use crate::proto::h1::{RequestHead, Trailer};
-use crate::shard::ctx::ConnShared;
-
-pub(crate) struct ReqInner {
-    /// The head's bytes; `head`'s spans index them.
-    pub buf: Vec<u8>,
-    pub head: RequestHead,
-    pub conn: Rc<ConnShared>,
-    pub body: Option<Rc<BodyChan>>,
-    pub headers: OnceCell<Headers>,
-    pub max_headers: usize,
-}
+use crate::shard::body::BodyChan;
+use crate::shard::handlers::Incoming;
 
 /// Node's `http.IncomingMessage` for a server request.
 pub struct Request {
-    pub(crate) inner: ReqInner,
+    inner: Incoming,
+    /// `req.headers`, built on first use.
+    headers: OnceCell<Headers>,
 }
 
 impl Request {
+    pub(crate) fn new(inner: Incoming) -> Request {
+        Request {
+            inner,
+            headers: OnceCell::new(),
+        }
+    }
+
     fn head_bytes(&self) -> &[u8] {
         &self.inner.buf
     }
@@ -73,8 +72,7 @@ impl Request {
 
     /// `req.headers`: lower-cased names, duplicates joined per Node (built on first use).
     pub fn headers(&self) -> &Headers {
-        self.inner
-            .headers
+        self.headers
             .get_or_init(|| Headers::from_raw(self.raw_pairs()))
     }
 
@@ -102,8 +100,8 @@ impl Request {
         let Some(b) = &self.inner.body else {
             return Headers::default();
         };
-        let st = b.st.borrow();
-        Headers::from_raw(st.trailers.iter().map(|t| (&t.name[..], &t.value[..])))
+        let trailers = b.trailers();
+        Headers::from_raw(trailers.iter().map(|t| (&t.name[..], &t.value[..])))
     }
 
     /// `req.rawTrailers` as pairs.
@@ -111,7 +109,7 @@ impl Request {
         self.inner
             .body
             .as_ref()
-            .map(|b| b.st.borrow().trailers.clone())
+            .map(|b| b.trailers())
             .unwrap_or_default()
     }
 
@@ -123,28 +121,16 @@ impl Request {
     /// 'data': called with each chunk of the body as it arrives.
     pub fn on_data(&self, f: impl FnMut(&[u8]) + 'static) {
         if let Some(b) = &self.inner.body {
-            b.st.borrow_mut().on_data = Some(Box::new(f));
-            b.schedule();
+            b.on_data(f);
         }
     }
 
     /// 'end': the whole body has arrived (at once for requests without a body).
     pub fn on_end(&self, f: impl FnOnce() + 'static) {
         match &self.inner.body {
-            Some(b) => {
-                b.st.borrow_mut().on_end = Some(Box::new(f));
-                b.schedule();
-            }
-            None => {
-                // No body: 'end' follows right after the handler, as in Node.
-                let chan = BodyChan::new(self.inner.conn.clone());
-                {
-                    let mut st = chan.st.borrow_mut();
-                    st.on_end = Some(Box::new(f));
-                    st.complete = true;
-                }
-                chan.schedule();
-            }
+            Some(b) => b.on_end(f),
+            // No body: 'end' follows right after the handler, as in Node.
+            None => BodyChan::ended(self.inner.conn.clone(), f),
         }
     }
 
@@ -160,10 +146,7 @@ impl Request {
     /// 'aborted'.
     pub fn on_close(&self, f: impl FnOnce() + 'static) {
         match &self.inner.body {
-            Some(b) => {
-                b.st.borrow_mut().on_close = Some(Box::new(f));
-                b.schedule();
-            }
+            Some(b) => b.on_close(f),
             None => self.on_end(f),
         }
     }
@@ -171,7 +154,7 @@ impl Request {
     /// 'aborted': the connection closed before the body was complete.
     pub fn on_aborted(&self, f: impl FnOnce() + 'static) {
         if let Some(b) = &self.inner.body {
-            b.st.borrow_mut().on_aborted = Some(Box::new(f));
+            b.on_aborted(f);
         }
     }
 
@@ -199,7 +182,7 @@ impl Request {
     /// `req.on('timeout', f)` (replaces an earlier one; see [`set_timeout`](Self::set_timeout)).
     pub fn on_timeout(&self, f: impl FnMut(&crate::shard::ConnInfo) + 'static) -> &Self {
         if let Some(b) = &self.inner.body {
-            b.st.borrow_mut().on_timeout = Some(Box::new(f));
+            b.on_timeout(f);
         }
         self
     }
@@ -208,31 +191,24 @@ impl Request {
     /// reaches the high-water mark.
     pub fn pause(&self) {
         if let Some(b) = &self.inner.body {
-            b.st.borrow_mut().paused = true;
+            b.pause();
         }
     }
 
     /// `req.resume()`.
     pub fn resume(&self) {
         if let Some(b) = &self.inner.body {
-            b.st.borrow_mut().paused = false;
-            b.schedule();
+            b.resume();
         }
     }
 
     pub fn is_paused(&self) -> bool {
-        self.inner
-            .body
-            .as_ref()
-            .is_some_and(|b| b.st.borrow().paused)
+        self.inner.body.as_ref().is_some_and(|b| b.is_paused())
     }
 
     /// `req.complete`: the whole message has been received.
     pub fn complete(&self) -> bool {
-        self.inner
-            .body
-            .as_ref()
-            .is_none_or(|b| b.st.borrow().complete)
+        self.inner.body.as_ref().is_none_or(|b| b.is_complete())
     }
 
     /// `req.socket.remoteAddress` / `remotePort`.
@@ -269,35 +245,5 @@ impl Request {
     /// The head's bytes as received.
     pub fn raw_head(&self) -> &[u8] {
         &self.inner.buf
-    }
-}
-
-impl Drop for Request {
-    fn drop(&mut self) {
-        // The head buffer and header spans go back to the shard's pools (capacity kept).
-        let ctx = &self.inner.conn.ctx;
-        let buf = std::mem::take(&mut self.inner.buf);
-        let mut pool = ctx.head_bufs.borrow_mut();
-        if pool.len() < 1024 && buf.capacity() <= 64 * 1024 {
-            pool.push(buf);
-        }
-        drop(pool);
-        let spans = std::mem::take(&mut self.inner.head.headers);
-        let mut pool = ctx.span_bufs.borrow_mut();
-        if pool.len() < 1024 && spans.capacity() <= 4096 {
-            pool.push(spans);
-        }
-        drop(pool);
-        if let Some(b) = &self.inner.body {
-            let mut st = b.st.borrow_mut();
-            if st.on_data.is_none() && st.on_end.is_none() {
-                // Nobody can read it any more: discard, as Node dumps unread bodies.
-                st.dump = true;
-                st.queue.clear();
-                st.queued = 0;
-                drop(st);
-                b.conn.mark_dirty();
-            }
-        }
     }
 }

@@ -2,17 +2,14 @@
 //! own buffer; the shard moves them to the connection strictly in request order, so a
 //! pipelined response that finishes early waits for the ones before it.
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::headers::{HeaderValue, OutHeaders};
 use crate::error::{Error, ErrorKind};
 use crate::proto::h1::encode;
-use crate::proto::h1::framing::{special, EngineLines, HeadEnd, HeadFacts, OutFraming};
-use crate::shard::ctx::ConnShared;
+use crate::proto::h1::framing::{special, HeadFacts, OutFraming};
 use crate::shard::remote::Task;
-
-type Callback = Box<dyn FnMut()>;
+use crate::shard::slot::ResSlot;
 
 /// What the `setHeader` headers say about framing and persistence.
 fn facts_of(h: &OutHeaders) -> HeadFacts {
@@ -29,47 +26,27 @@ fn facts_of(h: &OutHeaders) -> HeadFacts {
     f
 }
 
-/// Everything about one response; shared between the [`Response`] handle and the shard.
-pub(crate) struct ResState {
-    pub conn: Option<Rc<ConnShared>>,
-    pub req_minor: u8,
-    pub is_head: bool,
-    /// The request allows the connection to persist (and the server does too).
-    pub keep_alive: bool,
-    pub status: u16,
-    pub message: Option<Cow<'static, str>>,
-    pub headers: OutHeaders,
-    pub send_date: bool,
+/// The API side of one response: what `setHeader`/`writeHead` gathered before the head
+/// is encoded, and the body encoder after. The bytes and the shard's facts live in the
+/// response's slot.
+struct ResHead {
+    status: u16,
+    message: Option<Cow<'static, str>>,
+    headers: OutHeaders,
+    send_date: bool,
     /// writeHead() was called: headers are fixed (Node's `headersSent`).
-    pub head_frozen: bool,
-    /// writeHead() already encoded the status line and its headers into `buf` (Node's
+    head_frozen: bool,
+    /// writeHead() already encoded the status line and its headers into the slot (Node's
     /// fast path: those headers never enter the `setHeader` map); `facts` describes them.
-    pub head_started: bool,
-    pub facts: HeadFacts,
-    /// The head is encoded into `buf`.
-    pub head_written: bool,
-    pub framing: OutFraming,
-    /// Encoded bytes the shard has not taken yet.
-    pub buf: Vec<u8>,
-    pub ended: bool,
-    /// The connection must close after this response.
-    pub close_after: bool,
-    pub trailers: Vec<(String, String)>,
-    pub need_drain: bool,
-    pub on_drain: Option<Callback>,
-    pub on_finish: Option<Box<dyn FnOnce()>>,
-    pub on_close: Option<Box<dyn FnOnce()>>,
-    /// 'timeout' (`res.set_timeout`): socket inactivity while this response is the one being written.
-    pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
+    head_started: bool,
+    facts: HeadFacts,
+    framing: OutFraming,
+    trailers: Vec<(String, String)>,
 }
 
-impl ResState {
-    fn new() -> ResState {
-        ResState {
-            conn: None,
-            req_minor: 1,
-            is_head: false,
-            keep_alive: true,
+impl ResHead {
+    fn new() -> ResHead {
+        ResHead {
             status: 200,
             message: None,
             headers: OutHeaders::default(),
@@ -77,168 +54,8 @@ impl ResState {
             head_frozen: false,
             head_started: false,
             facts: HeadFacts::default(),
-            head_written: false,
             framing: OutFraming::Undecided,
-            buf: Vec::new(),
-            ended: false,
-            close_after: false,
             trailers: Vec::new(),
-            need_drain: false,
-            on_drain: None,
-            on_finish: None,
-            on_close: None,
-            on_timeout: None,
-        }
-    }
-
-    /// Clears for reuse, keeping the buffers' capacity (field by field: cheaper than
-    /// building and dropping a whole state per request).
-    pub fn reset(&mut self) {
-        self.conn = None;
-        self.req_minor = 1;
-        self.is_head = false;
-        self.keep_alive = true;
-        self.status = 200;
-        self.message = None;
-        self.headers.clear();
-        self.send_date = true;
-        self.head_frozen = false;
-        self.head_started = false;
-        self.head_written = false;
-        self.framing = OutFraming::Undecided;
-        self.buf.clear();
-        self.ended = false;
-        self.close_after = false;
-        self.trailers.clear();
-        self.need_drain = false;
-        self.on_drain = None;
-        self.on_finish = None;
-        self.on_close = None;
-        self.on_timeout = None;
-    }
-
-    /// Node's writeHead fast path, step 1: the status line straight into the head.
-    /// Returns where the head started (to undo on error) and the facts so far.
-    fn begin_eager_head(&mut self, status: u16) -> (usize, HeadFacts) {
-        let start = self.buf.len();
-        let reason = self
-            .message
-            .as_deref()
-            .unwrap_or_else(|| encode::reason_phrase(status));
-        encode::status_line(&mut self.buf, status, reason);
-        let facts = HeadFacts {
-            present: self.headers.present,
-            ..HeadFacts::default()
-        };
-        (start, facts)
-    }
-
-    /// Step 2, per header line: validated, noted if the engine cares, encoded.
-    fn eager_header(
-        &mut self,
-        facts: &mut HeadFacts,
-        name: &str,
-        value: &str,
-    ) -> Result<(), Error> {
-        validate_line(name, value)?;
-        if special::of(name) != 0 {
-            facts.note(name, value);
-        }
-        encode::header(&mut self.buf, name.as_bytes(), value.as_bytes());
-        Ok(())
-    }
-
-    /// Step 3: the rest of the head (Date, Connection, framing) follows at the first
-    /// write or end.
-    fn end_eager_head(&mut self, facts: HeadFacts) {
-        self.facts = facts;
-        self.head_started = true;
-    }
-
-    fn check_open(&self) -> Result<(), Error> {
-        if self.head_frozen || self.head_written {
-            return Err(Error::new(
-                ErrorKind::HeadersSent,
-                "Cannot set headers after they are sent to the client",
-            ));
-        }
-        Ok(())
-    }
-
-    fn conn_open(&self) -> bool {
-        self.conn.as_ref().is_some_and(|c| !c.closed.get())
-    }
-
-    fn mark_dirty(&self) {
-        if let Some(c) = &self.conn {
-            c.mark_dirty();
-        }
-    }
-
-    /// Encodes the status line and headers; the framing and persistence are decided by
-    /// the protocol layer. `end_len`: the whole body is known (end() before any write), so
-    /// Content-Length can be used.
-    fn write_head(&mut self, end_len: Option<usize>) {
-        if !self.head_started {
-            self.facts = facts_of(&self.headers);
-            let reason = self
-                .message
-                .as_deref()
-                .unwrap_or_else(|| encode::reason_phrase(self.status));
-            encode::status_line(&mut self.buf, self.status, reason);
-            for (name, value) in &self.headers.entries {
-                for v in value.values() {
-                    encode::header(&mut self.buf, name.as_bytes(), v.as_bytes());
-                }
-            }
-        }
-        let end = HeadEnd {
-            status: self.status,
-            req_minor: self.req_minor,
-            is_head: self.is_head,
-            keep_alive: self.keep_alive,
-            send_date: self.send_date,
-            facts: self.facts,
-            suppressed: self.headers.suppressed,
-            end_len,
-        };
-        let framed = match self.conn.as_ref().map(|c| c.ctx.clone()) {
-            Some(ctx) => {
-                let date = ctx.date.borrow();
-                let lines = EngineLines {
-                    date: date.line(),
-                    keep_alive_lines: &ctx.keep_alive_lines,
-                    keep_alive_header: &ctx.keep_alive_header,
-                };
-                end.write(&mut self.buf, &lines)
-            }
-            None => end.write(&mut self.buf, &EngineLines::default()),
-        };
-        self.framing = framed.framing;
-        self.keep_alive = framed.keep_alive;
-        self.close_after = !framed.keep_alive;
-        self.head_written = true;
-        self.head_frozen = true;
-    }
-
-    fn write_body(&mut self, data: &[u8]) {
-        self.framing.write(&mut self.buf, data);
-    }
-
-    fn queued(&self) -> usize {
-        self.buf.len() + self.conn.as_ref().map_or(0, |c| c.unsent.get())
-    }
-}
-
-/// The shared cell behind a response (pooled per shard).
-pub(crate) struct ResSlot {
-    pub st: RefCell<ResState>,
-}
-
-impl ResSlot {
-    pub fn new() -> ResSlot {
-        ResSlot {
-            st: RefCell::new(ResState::new()),
         }
     }
 }
@@ -249,40 +66,50 @@ impl ResSlot {
 /// [`RemoteResponse`] to finish it from any thread. Dropping an unfinished response ends it
 /// (as `end()` would), so a response can never be forgotten.
 pub struct Response {
-    pub(crate) slot: Rc<ResSlot>,
+    slot: Rc<ResSlot>,
+    st: ResHead,
 }
 
 impl Response {
     pub(crate) fn new(slot: Rc<ResSlot>) -> Response {
-        Response { slot }
+        Response {
+            slot,
+            st: ResHead::new(),
+        }
     }
 
-    fn st(&self) -> std::cell::RefMut<'_, ResState> {
-        self.slot.st.borrow_mut()
+    fn check_open(&self) -> Result<(), Error> {
+        if self.st.head_frozen || self.slot.head_written() {
+            return Err(Error::new(
+                ErrorKind::HeadersSent,
+                "Cannot set headers after they are sent to the client",
+            ));
+        }
+        Ok(())
     }
 
     /// `res.statusCode`.
     pub fn status_code(&self) -> u16 {
-        self.slot.st.borrow().status
+        self.st.status
     }
 
     /// Sets `res.statusCode` (used when the head is written).
     pub fn set_status_code(&mut self, status: u16) -> &mut Self {
-        self.st().status = status;
+        self.st.status = status;
         self
     }
 
     /// `res.statusMessage` (the default reason phrase unless set).
     pub fn status_message(&self) -> String {
-        let st = self.slot.st.borrow();
-        st.message
+        self.st
+            .message
             .as_deref()
-            .unwrap_or_else(|| encode::reason_phrase(st.status))
+            .unwrap_or_else(|| encode::reason_phrase(self.st.status))
             .to_string()
     }
 
     pub fn set_status_message(&mut self, msg: impl Into<Cow<'static, str>>) -> &mut Self {
-        self.st().message = Some(msg.into());
+        self.st.message = Some(msg.into());
         self
     }
 
@@ -294,22 +121,20 @@ impl Response {
     ) -> Result<&mut Self, Error> {
         let (name, value) = (name.into(), value.into());
         validate(&name, &value)?;
-        let mut st = self.st();
-        st.check_open()?;
-        st.headers.set(name, value);
-        drop(st);
+        self.check_open()?;
+        self.st.headers.set(name, value);
         Ok(self)
     }
 
     /// `res.getHeader(name)`.
     pub fn get_header(&self, name: &str) -> Option<HeaderValue> {
-        self.slot.st.borrow().headers.get(name).cloned()
+        self.st.headers.get(name).cloned()
     }
 
     /// `res.getHeaders()`: lower-cased names.
     pub fn get_headers(&self) -> Vec<(String, HeaderValue)> {
-        let st = self.slot.st.borrow();
-        st.headers
+        self.st
+            .headers
             .entries
             .iter()
             .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
@@ -318,8 +143,8 @@ impl Response {
 
     /// `res.getHeaderNames()`: lower-cased.
     pub fn get_header_names(&self) -> Vec<String> {
-        let st = self.slot.st.borrow();
-        st.headers
+        self.st
+            .headers
             .entries
             .iter()
             .map(|(n, _)| n.to_ascii_lowercase())
@@ -328,32 +153,29 @@ impl Response {
 
     /// `res.hasHeader(name)`.
     pub fn has_header(&self, name: &str) -> bool {
-        self.slot.st.borrow().headers.position(name).is_some()
+        self.st.headers.position(name).is_some()
     }
 
     /// `res.removeHeader(name)`. Removing Date, Connection, Content-Length,
     /// Transfer-Encoding or Keep-Alive also keeps the engine from adding its own.
     pub fn remove_header(&mut self, name: &str) -> Result<&mut Self, Error> {
-        let mut st = self.st();
-        st.check_open()?;
-        st.headers.remove(name);
-        drop(st);
+        self.check_open()?;
+        self.st.headers.remove(name);
         Ok(self)
     }
 
     /// `res.headersSent`.
     pub fn headers_sent(&self) -> bool {
-        let st = self.slot.st.borrow();
-        st.head_frozen || st.head_written
+        self.st.head_frozen || self.slot.head_written()
     }
 
     /// `res.sendDate` (default true).
     pub fn send_date(&self) -> bool {
-        self.slot.st.borrow().send_date
+        self.st.send_date
     }
 
     pub fn set_send_date(&mut self, on: bool) -> &mut Self {
-        self.st().send_date = on;
+        self.st.send_date = on;
         self
     }
 
@@ -401,8 +223,7 @@ impl Response {
                 format!("Invalid status code: {status}"),
             ));
         }
-        let mut st = self.st();
-        st.check_open()?;
+        self.check_open()?;
         if let Some(m) = &message {
             if !encode::is_valid_value(m.as_bytes()) {
                 return Err(Error::new(
@@ -412,33 +233,32 @@ impl Response {
             }
         }
         if message.is_some() {
-            st.message = message;
+            self.st.message = message;
         }
-        st.status = status;
-        if st.headers.entries.is_empty() {
+        self.st.status = status;
+        if self.st.headers.entries.is_empty() {
             // Node's fast path: with no setHeader() before, writeHead's headers go straight
             // into the head (getHeader() does not see them, as in Node).
-            let (start, mut facts) = st.begin_eager_head(status);
+            let (start, mut facts) = self.begin_eager_head(status);
             for (n, v) in headers {
                 let (n, v) = (n.into(), v.into());
                 for one in v.values() {
-                    if let Err(e) = st.eager_header(&mut facts, &n, one) {
-                        st.buf.truncate(start);
+                    if let Err(e) = self.eager_header(&mut facts, &n, one) {
+                        self.slot.with_buf(|b| b.truncate(start));
                         return Err(e);
                     }
                 }
             }
-            st.end_eager_head(facts);
+            self.end_eager_head(facts);
         } else {
             // As Node: each header is checked in order; the first invalid one is the error.
             for (n, v) in headers {
                 let (n, v) = (n.into(), v.into());
                 validate(&n, &v)?;
-                st.headers.set(n, v);
+                self.st.headers.set(n, v);
             }
         }
-        st.head_frozen = true;
-        drop(st);
+        self.st.head_frozen = true;
         Ok(self)
     }
 
@@ -452,14 +272,12 @@ impl Response {
         message: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Result<&mut Self, Error> {
-        if !self.st().headers.entries.is_empty() || !(100..=999).contains(&status) {
+        if !self.st.headers.entries.is_empty() || !(100..=999).contains(&status) {
             let msg = message.map(|m| Cow::Owned(m.to_owned()));
             let owned = headers.iter().map(|&(n, v)| (n.to_owned(), v.to_owned()));
             return self.write_head_inner(status, msg, owned);
         }
-        let mut guard = self.st();
-        let st = &mut *guard;
-        st.check_open()?;
+        self.check_open()?;
         if let Some(m) = message {
             if !encode::is_valid_value(m.as_bytes()) {
                 return Err(Error::new(
@@ -467,49 +285,113 @@ impl Response {
                     "Invalid character in statusMessage",
                 ));
             }
-            st.message = Some(Cow::Owned(m.to_owned()));
+            self.st.message = Some(Cow::Owned(m.to_owned()));
         }
-        st.status = status;
-        let (start, mut facts) = st.begin_eager_head(status);
+        self.st.status = status;
+        let (start, mut facts) = self.begin_eager_head(status);
         for &(n, v) in headers {
-            if let Err(e) = st.eager_header(&mut facts, n, v) {
-                st.buf.truncate(start);
+            if let Err(e) = self.eager_header(&mut facts, n, v) {
+                self.slot.with_buf(|b| b.truncate(start));
                 return Err(e);
             }
         }
-        st.end_eager_head(facts);
-        st.head_frozen = true;
-        drop(guard);
+        self.end_eager_head(facts);
+        self.st.head_frozen = true;
         Ok(self)
+    }
+
+    /// Node's writeHead fast path, step 1: the status line straight into the head.
+    /// Returns where the head started (to undo on error) and the facts so far.
+    fn begin_eager_head(&mut self, status: u16) -> (usize, HeadFacts) {
+        let reason = self
+            .st
+            .message
+            .as_deref()
+            .unwrap_or_else(|| encode::reason_phrase(status));
+        let start = self.slot.with_buf(|buf| {
+            let start = buf.len();
+            encode::status_line(buf, status, reason);
+            start
+        });
+        let facts = HeadFacts {
+            present: self.st.headers.present,
+            ..HeadFacts::default()
+        };
+        (start, facts)
+    }
+
+    /// Step 2, per header line: validated, noted if the engine cares, encoded.
+    fn eager_header(
+        &mut self,
+        facts: &mut HeadFacts,
+        name: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        validate_line(name, value)?;
+        if special::of(name) != 0 {
+            facts.note(name, value);
+        }
+        self.slot
+            .with_buf(|buf| encode::header(buf, name.as_bytes(), value.as_bytes()));
+        Ok(())
+    }
+
+    /// Step 3: the rest of the head (Date, Connection, framing) follows at the first
+    /// write or end.
+    fn end_eager_head(&mut self, facts: HeadFacts) {
+        self.st.facts = facts;
+        self.st.head_started = true;
+    }
+
+    /// Encodes the status line and the `setHeader` headers (unless writeHead's fast path
+    /// already did), then lets the slot end the head: framing and persistence are decided
+    /// by the protocol layer. `end_len`: the whole body is known (end() before any
+    /// write), so Content-Length can be used.
+    fn write_head_now(&mut self, end_len: Option<usize>) {
+        let st = &mut self.st;
+        if !st.head_started {
+            st.facts = facts_of(&st.headers);
+            let reason = st
+                .message
+                .as_deref()
+                .unwrap_or_else(|| encode::reason_phrase(st.status));
+            let headers = &st.headers;
+            let status = st.status;
+            self.slot.with_buf(|buf| {
+                encode::status_line(buf, status, reason);
+                for (name, value) in &headers.entries {
+                    for v in value.values() {
+                        encode::header(buf, name.as_bytes(), v.as_bytes());
+                    }
+                }
+            });
+        }
+        st.framing = self.slot.end_head(
+            st.status,
+            st.send_date,
+            st.facts,
+            st.headers.suppressed,
+            end_len,
+        );
+        st.head_frozen = true;
     }
 
     /// `res.write(chunk)`: returns false when the connection's queue is over the high-water
     /// mark; [`on_drain`](Self::on_drain) fires when it has gone out.
     pub fn write(&mut self, data: impl AsRef<[u8]>) -> bool {
         let data = data.as_ref();
-        let mut st = self.st();
-        if st.ended {
+        if self.slot.is_ended() {
             tracing::debug!("write after end ignored (ERR_STREAM_WRITE_AFTER_END)");
             return false;
         }
-        if !st.conn_open() {
+        if !self.slot.is_open() {
             return false;
         }
-        if !st.head_written {
-            st.write_head(None);
+        if !self.slot.head_written() {
+            self.write_head_now(None);
         }
-        st.write_body(data);
-        st.mark_dirty();
-        let hwm = st
-            .conn
-            .as_ref()
-            .map_or(usize::MAX, |c| c.ctx.config.write_high_water_mark);
-        if st.queued() >= hwm {
-            st.need_drain = true;
-            false
-        } else {
-            true
-        }
+        let framing = &mut self.st.framing;
+        self.slot.write_with(|buf| framing.write(buf, data))
     }
 
     /// `res.end()`.
@@ -520,29 +402,28 @@ impl Response {
     /// `res.end(data)`. With nothing written before, Content-Length is set for you.
     pub fn end_with(&mut self, data: impl AsRef<[u8]>) {
         let data = data.as_ref();
-        let mut st = self.st();
-        if st.ended {
+        if self.slot.is_ended() {
             return;
         }
-        if !st.head_written {
-            st.write_head(Some(data.len()));
+        if !self.slot.head_written() {
+            self.write_head_now(Some(data.len()));
         }
-        st.write_body(data);
-        if st.framing == OutFraming::Chunked {
-            let trailers = std::mem::take(&mut st.trailers);
-            let framing = st.framing;
+        let st = &mut self.st;
+        let trailers = std::mem::take(&mut st.trailers);
+        let framing = &mut st.framing;
+        self.slot.with_buf(|buf| {
+            framing.write(buf, data);
             framing.finish(
-                &mut st.buf,
+                buf,
                 trailers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
             );
-        }
-        st.ended = true;
-        st.mark_dirty();
+        });
+        self.slot.end();
     }
 
     /// `res.finished` / `res.writableEnded`.
     pub fn finished(&self) -> bool {
-        self.slot.st.borrow().ended
+        self.slot.is_ended()
     }
 
     /// `res.addTrailers(headers)`: sent after the last chunk (chunked responses only).
@@ -550,7 +431,6 @@ impl Response {
         &mut self,
         trailers: impl IntoIterator<Item = (N, V)>,
     ) -> Result<(), Error> {
-        let mut st = self.st();
         for (n, v) in trailers {
             let (n, v) = (n.into(), v.into());
             if !encode::is_token(n.as_bytes()) {
@@ -565,39 +445,37 @@ impl Response {
                     format!("Invalid character in trailer content [\"{n}\"]"),
                 ));
             }
-            st.trailers.push((n, v));
+            self.st.trailers.push((n, v));
         }
         Ok(())
     }
 
     /// `res.writeContinue()`: sends `HTTP/1.1 100 Continue` now.
     pub fn write_continue(&mut self) {
-        let mut st = self.st();
-        if st.head_written || st.head_started || st.ended {
+        if self.slot.head_written() || self.st.head_started || self.slot.is_ended() {
             return;
         }
-        st.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        st.mark_dirty();
+        self.slot.write_continue();
     }
 
     /// 'drain': the queue went below the high-water mark after write() returned false.
     pub fn on_drain(&mut self, f: impl FnMut() + 'static) {
-        self.st().on_drain = Some(Box::new(f));
+        self.slot.on_drain(f);
     }
 
     /// 'finish': the last bytes were handed to the connection.
     pub fn on_finish(&mut self, f: impl FnOnce() + 'static) {
-        self.st().on_finish = Some(Box::new(f));
+        self.slot.on_finish(f);
     }
 
     /// 'close': the response is done (after 'finish') or the connection went away first.
     pub fn on_close(&mut self, f: impl FnOnce() + 'static) {
-        self.st().on_close = Some(Box::new(f));
+        self.slot.on_close(f);
     }
 
     /// Closes the connection now (`res.destroy()` / `res.socket.destroy()`).
     pub fn destroy(&self) {
-        if let Some(c) = &self.slot.st.borrow().conn {
+        if let Some(c) = self.slot.conn() {
             c.destroy();
         }
     }
@@ -619,8 +497,7 @@ impl Response {
     /// `res.setTimeout(msecs)` without a callback: on expiry the connection is destroyed
     /// unless some other 'timeout' listener handles it.
     pub fn set_socket_timeout(&mut self, msecs: std::time::Duration) -> &mut Self {
-        let conn = self.slot.st.borrow().conn.clone();
-        if let Some(conn) = conn {
+        if let Some(conn) = self.slot.conn() {
             crate::shard::timeouts::request_socket_timeout(&conn, msecs);
         }
         self
@@ -628,25 +505,24 @@ impl Response {
 
     /// `res.on('timeout', f)` (replaces an earlier one).
     pub fn on_timeout(&mut self, f: impl FnMut(&crate::shard::ConnInfo) + 'static) -> &mut Self {
-        self.st().on_timeout = Some(Box::new(f));
+        self.slot.on_timeout(f);
         self
     }
 
     /// Whether the connection is still there to write to.
     pub fn is_connected(&self) -> bool {
-        self.slot.st.borrow().conn_open()
+        self.slot.is_open()
     }
 
     /// Hands the response to another thread. The shard keeps it; the returned handle sends
     /// work to the shard and wakes it.
     pub fn into_remote(self) -> RemoteResponse {
-        let conn = self.slot.st.borrow().conn.clone();
-        match conn {
+        match self.slot.conn() {
             Some(conn) => {
-                let ctx = conn.ctx.clone();
-                let id = ctx.parked.borrow_mut().insert(Some(self));
+                let remote = conn.ctx.remote.clone();
+                let id = conn.ctx.park(Box::new(self));
                 RemoteResponse {
-                    remote: Some(ctx.remote.clone()),
+                    remote: Some(remote),
                     id,
                 }
             }
@@ -660,8 +536,7 @@ impl Response {
 
 impl Drop for Response {
     fn drop(&mut self) {
-        let ended = self.slot.st.borrow().ended;
-        if !ended && !std::thread::panicking() {
+        if !self.slot.is_ended() && !std::thread::panicking() {
             self.end();
         }
     }
@@ -703,18 +578,10 @@ impl RemoteResponse {
     pub fn with(&self, f: impl FnOnce(&mut Response) + Send + 'static) -> bool {
         let id = self.id;
         self.post(Box::new(move |shard| {
-            let taken = shard
-                .ctx
-                .parked
-                .borrow_mut()
-                .get_mut(id)
-                .and_then(Option::take);
-            if let Some(mut res) = taken {
-                // No borrow is held while user code runs.
+            // No borrow is held while user code runs.
+            if let Some(mut res) = shard.ctx.take_parked(id).and_then(downcast) {
                 f(&mut res);
-                if let Some(slot) = shard.ctx.parked.borrow_mut().get_mut(id) {
-                    *slot = Some(res);
-                }
+                shard.ctx.put_back(id, res);
             }
         }))
     }
@@ -732,8 +599,7 @@ impl RemoteResponse {
         let id = self.id;
         let remote = self.remote.take();
         let task: Task = Box::new(move |shard| {
-            let res = shard.ctx.parked.borrow_mut().try_remove(id).flatten();
-            if let Some(mut res) = res {
+            if let Some(mut res) = shard.ctx.unpark(id).and_then(downcast) {
                 f(&mut res);
             }
         });
@@ -750,9 +616,13 @@ impl Drop for RemoteResponse {
         if let Some(r) = self.remote.take() {
             let id = self.id;
             r.post(Box::new(move |shard| {
-                let res = shard.ctx.parked.borrow_mut().try_remove(id);
-                drop(res);
+                drop(shard.ctx.unpark(id));
             }));
         }
     }
+}
+
+/// A parked response back from the shard's parking slab.
+fn downcast(b: Box<dyn std::any::Any>) -> Option<Box<Response>> {
+    b.downcast().ok()
 }

@@ -3,57 +3,36 @@
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use super::body::BodyChan;
-use super::response::ResSlot;
-use crate::proto::h1::framing::OutFraming;
+use crate::shard::body::BodyChan;
 use crate::shard::ctx::ConnShared;
+use crate::shard::slot::ResSlot;
 
 /// Node's `net.Socket` as seen by 'upgrade'/'connect' listeners: write/end/destroy, and
 /// 'data'/'end'/'close'. The listener owns it; dropping it without `end()` ends it.
 pub struct Socket {
-    pub(crate) chan: Rc<BodyChan>,
-    pub(crate) slot: Rc<ResSlot>,
-    pub(crate) conn: Rc<ConnShared>,
+    chan: Rc<BodyChan>,
+    slot: Rc<ResSlot>,
+    conn: Rc<ConnShared>,
 }
 
 impl Socket {
     pub(crate) fn new(chan: Rc<BodyChan>, slot: Rc<ResSlot>, conn: Rc<ConnShared>) -> Socket {
-        {
-            let mut st = slot.st.borrow_mut();
-            st.head_written = true;
-            st.head_frozen = true;
-            st.framing = OutFraming::Close;
-            st.keep_alive = false;
-        }
         Socket { chan, slot, conn }
     }
 
     /// Writes raw bytes. False when the queue is over the high-water mark
     /// ([`on_drain`](Self::on_drain) follows).
     pub fn write(&self, data: impl AsRef<[u8]>) -> bool {
-        let mut st = self.slot.st.borrow_mut();
-        if st.ended || self.conn.closed.get() {
+        if self.slot.is_ended() || self.conn.closed.get() {
             return false;
         }
-        st.buf.extend_from_slice(data.as_ref());
-        self.conn.mark_dirty();
-        let queued = st.buf.len() + self.conn.unsent.get();
-        if queued >= self.conn.ctx.config.write_high_water_mark {
-            st.need_drain = true;
-            false
-        } else {
-            true
-        }
+        self.slot
+            .write_with(|buf| buf.extend_from_slice(data.as_ref()))
     }
 
     /// Sends what is queued, then FIN; the connection closes when the peer closes too.
     pub fn end(&self) {
-        let mut st = self.slot.st.borrow_mut();
-        if !st.ended {
-            st.ended = true;
-            st.close_after = true;
-            self.conn.mark_dirty();
-        }
+        self.slot.end_raw();
     }
 
     /// Closes the connection now, dropping anything unsent.
@@ -63,34 +42,31 @@ impl Socket {
 
     /// 'data'.
     pub fn on_data(&self, f: impl FnMut(&[u8]) + 'static) {
-        self.chan.st.borrow_mut().on_data = Some(Box::new(f));
-        self.chan.schedule();
+        self.chan.on_data(f);
     }
 
     /// 'end': the peer closed its side.
     pub fn on_end(&self, f: impl FnOnce() + 'static) {
-        self.chan.st.borrow_mut().on_end = Some(Box::new(f));
-        self.chan.schedule();
+        self.chan.on_end(f);
     }
 
     /// 'drain'.
     pub fn on_drain(&self, f: impl FnMut() + 'static) {
-        self.slot.st.borrow_mut().on_drain = Some(Box::new(f));
+        self.slot.on_drain(f);
     }
 
     /// 'close': the connection is gone.
     pub fn on_close(&self, f: impl FnOnce() + 'static) {
-        self.slot.st.borrow_mut().on_close = Some(Box::new(f));
+        self.slot.on_close(f);
     }
 
     /// Stops reading from the peer (backpressure).
     pub fn pause(&self) {
-        self.chan.st.borrow_mut().paused = true;
+        self.chan.pause();
     }
 
     pub fn resume(&self) {
-        self.chan.st.borrow_mut().paused = false;
-        self.chan.schedule();
+        self.chan.resume();
     }
 
     pub fn remote_addr(&self) -> Option<SocketAddr> {

@@ -3,11 +3,11 @@ use std::collections::VecDeque;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 
+use super::body::BodyChan;
 use super::ctx::ConnShared;
+use super::slot::ResSlot;
 use super::timeouts::Inactivity;
 use super::timer::TimerId;
-use crate::api::body::BodyChan;
-use crate::api::response::ResSlot;
 use crate::proto::h1::BodyDecoder;
 
 /// What the parser expects next.

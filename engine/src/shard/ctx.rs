@@ -1,6 +1,7 @@
 //! State a shard shares with the request/response handles it gives out. Everything here
 //! is `!Send` and lives on the shard's thread; borrows are short and never held across a
 //! call into user code.
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -8,11 +9,11 @@ use std::sync::Arc;
 
 use slab::Slab;
 
+use super::body::BodyChan;
 use super::date::DateCache;
 use super::remote::Remote;
+use super::slot::ResSlot;
 use super::Config;
-use crate::api::body::BodyChan;
-use crate::api::response::{ResSlot, Response};
 
 /// Per-shard context behind an `Rc`.
 pub(crate) struct ShardCtx {
@@ -33,11 +34,59 @@ pub(crate) struct ShardCtx {
     pub head_bufs: RefCell<Vec<Vec<u8>>>,
     /// Header-span vectors of finished requests, for the parser to fill again.
     pub span_bufs: RefCell<Vec<Vec<crate::proto::h1::HeaderSpan>>>,
-    /// Responses handed to other threads (`Response::into_remote`).
-    pub parked: RefCell<Slab<Option<Response>>>,
+    /// Handles kept on the shard for other threads (`Response::into_remote`): the shard
+    /// only stores them; the API layer knows their type.
+    parked: RefCell<Slab<Option<Box<dyn Any>>>>,
     pub remote: Arc<Remote>,
     /// Socket inactivity timeouts set through `req/res.set_timeout`, applied by the shard.
     pub timeout_changes: RefCell<Vec<(Rc<ConnShared>, std::time::Duration)>>,
+}
+
+impl ShardCtx {
+    pub(super) fn new(
+        date: DateCache,
+        keep_alive_header: Vec<u8>,
+        config: Arc<Config>,
+        remote: Arc<Remote>,
+    ) -> ShardCtx {
+        let keep_alive_lines = [&b"Connection: keep-alive\r\n"[..], &keep_alive_header].concat();
+        ShardCtx {
+            dirty: RefCell::new(Vec::new()),
+            body_ready: RefCell::new(Vec::new()),
+            date: RefCell::new(date),
+            keep_alive_header,
+            keep_alive_lines,
+            config,
+            slot_pool: RefCell::new(Vec::new()),
+            head_bufs: RefCell::new(Vec::new()),
+            span_bufs: RefCell::new(Vec::new()),
+            parked: RefCell::new(Slab::new()),
+            remote,
+            timeout_changes: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Keeps `handle` on the shard; returns its id.
+    pub fn park(&self, handle: Box<dyn Any>) -> usize {
+        self.parked.borrow_mut().insert(Some(handle))
+    }
+
+    /// Takes a parked handle out for a while (its id stays reserved).
+    pub fn take_parked(&self, id: usize) -> Option<Box<dyn Any>> {
+        self.parked.borrow_mut().get_mut(id).and_then(Option::take)
+    }
+
+    /// Returns a handle taken with [`take_parked`](Self::take_parked).
+    pub fn put_back(&self, id: usize, handle: Box<dyn Any>) {
+        if let Some(slot) = self.parked.borrow_mut().get_mut(id) {
+            *slot = Some(handle);
+        }
+    }
+
+    /// Removes a parked handle for good.
+    pub fn unpark(&self, id: usize) -> Option<Box<dyn Any>> {
+        self.parked.borrow_mut().try_remove(id).flatten()
+    }
 }
 
 /// Facts about one connection shared with its handles.

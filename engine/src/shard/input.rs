@@ -1,15 +1,12 @@
 //! Bytes in: parse request heads and bodies, start requests, call the handlers.
-use std::cell::OnceCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
+use super::body::BodyChan;
 use super::conn::{Deadline, Life, Phase};
+use super::handlers::{Incoming, RawFn};
+use super::slot::ResSlot;
 use super::{panic_message, ShardState};
-use crate::api::body::BodyChan;
-use crate::api::handlers::RawFn;
-use crate::api::request::ReqInner;
-use crate::api::response::{ResSlot, Response};
-use crate::api::{Request, Socket};
 use crate::error::Error;
 use crate::proto::h1::{
     encode, parse_request_head_reusing, BodyDecoder, Expect, Framing, ParseError, RequestHead,
@@ -234,23 +231,20 @@ impl ShardState {
         let chan = BodyChan::new(c.shared.clone());
         c.phase = Phase::Raw { chan: chan.clone() };
         slot.st.borrow_mut().conn = Some(c.shared.clone());
+        slot.start_raw();
         c.queue.push_back(slot.clone());
-        let socket = Socket::new(chan, slot.clone(), c.shared.clone());
-        let req = Request {
-            inner: ReqInner {
-                buf: bytes.to_vec(),
-                head,
-                conn: c.shared.clone(),
-                body: None,
-                headers: OnceCell::new(),
-                max_headers: match self.ctx.config.max_headers_count {
-                    0 => usize::MAX,
-                    n => n,
-                },
+        let req = Incoming {
+            buf: bytes.to_vec(),
+            head,
+            conn: c.shared.clone(),
+            body: None,
+            max_headers: match self.ctx.config.max_headers_count {
+                0 => usize::MAX,
+                n => n,
             },
         };
         let head_bytes = rest.to_vec();
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(req, socket, head_bytes))) {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(req, chan, slot, head_bytes))) {
             tracing::error!(
                 "'upgrade'/'connect' listener panicked: {}",
                 panic_message(&p)
@@ -315,44 +309,41 @@ impl ShardState {
         let mut buf = self.ctx.head_bufs.borrow_mut().pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(bytes);
-        let req = Request {
-            inner: ReqInner {
-                buf,
-                head,
-                conn: c.shared.clone(),
-                body,
-                headers: OnceCell::new(),
-                max_headers: if cfg.max_headers_count == 0 {
-                    usize::MAX
-                } else {
-                    cfg.max_headers_count
-                },
+        let req = Incoming {
+            buf,
+            head,
+            conn: c.shared.clone(),
+            body,
+            max_headers: if cfg.max_headers_count == 0 {
+                usize::MAX
+            } else {
+                cfg.max_headers_count
             },
         };
-        let mut res = Response::new(slot.clone());
         let handler = match expect {
             Expect::Continue if self.handlers.check_continue.is_some() => {
                 self.handlers.check_continue.clone()
             }
             Expect::Continue => {
                 // As Node: 100 Continue is sent before the 'request' listener runs.
-                res.write_continue();
+                slot.write_continue();
                 self.handlers.request.clone()
             }
             Expect::Other if self.handlers.check_expectation.is_some() => {
                 self.handlers.check_expectation.clone()
             }
             Expect::Other => {
-                let _ = res.set_status_code(417);
-                res.end();
+                slot.respond(417, &[], b"");
                 return;
             }
             Expect::None => self.handlers.request.clone(),
         };
         let Some(handler) = handler else {
-            // No 'request' listener: the response ends empty when dropped.
+            // No 'request' listener: an empty 200, as Node ends an unanswered response.
+            slot.respond(200, &[], b"");
             return;
         };
+        let res = slot.clone();
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| handler(req, res))) {
             tracing::error!("request handler panicked: {}", panic_message(&p));
             self.handler_panicked(idx, &slot);
@@ -363,17 +354,15 @@ impl ShardState {
     fn handler_panicked(&mut self, idx: usize, slot: &Rc<ResSlot>) {
         let mut st = slot.st.borrow_mut();
         if !st.head_written {
+            // A head begun by writeHead is dropped; the 500 replaces it.
             st.buf.clear();
-            st.headers.clear();
-            st.status = 500;
-            st.message = None;
-            st.head_frozen = false;
-            st.head_started = false;
             st.keep_alive = false;
             drop(st);
-            let mut res = Response::new(slot.clone());
-            let _ = res.set_header("Content-Type", "text/plain");
-            res.end_with("Internal Server Error");
+            slot.respond(
+                500,
+                &[("Content-Type", "text/plain")],
+                b"Internal Server Error",
+            );
         } else {
             st.ended = true;
             st.close_after = true;

@@ -5,18 +5,20 @@
 //! (parse, call handlers), run cross-thread tasks and expired timers, then flush: move
 //! finished response bytes to their connections in request order, start one send per
 //! connection, adjust read interest and close what is done.
+pub(crate) mod body;
 mod config;
 pub(crate) mod conn;
 pub(crate) mod ctx;
 pub mod date;
+pub(crate) mod handlers;
 mod input;
 mod output;
 pub(crate) mod remote;
+pub(crate) mod slot;
 pub mod stats;
 pub(crate) mod timeouts;
 pub mod timer;
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -26,12 +28,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use slab::Slab;
 
-use crate::api::Handlers;
 use crate::backend::{self, Backend, BackendKind, Event, Recv};
 use crate::error::{Error, ErrorKind};
 pub use config::Config;
 use conn::{Conn, Life};
 use ctx::{ConnShared, ShardCtx};
+pub use handlers::Handlers;
 use remote::{Remote, Task};
 use timer::TimerWheel;
 
@@ -159,21 +161,12 @@ impl Shard {
             }
             .into_bytes(),
         };
-        let keep_alive_lines = [&b"Connection: keep-alive\r\n"[..], &keep_alive_header].concat();
-        let ctx = Rc::new(ShardCtx {
-            dirty: RefCell::new(Vec::new()),
-            body_ready: RefCell::new(Vec::new()),
-            date: RefCell::new(date::DateCache::new()),
+        let ctx = Rc::new(ShardCtx::new(
+            date::DateCache::new(),
             keep_alive_header,
-            keep_alive_lines,
             config,
-            slot_pool: RefCell::new(Vec::new()),
-            head_bufs: RefCell::new(Vec::new()),
-            span_bufs: RefCell::new(Vec::new()),
-            parked: RefCell::new(Slab::new()),
             remote,
-            timeout_changes: RefCell::new(Vec::new()),
-        });
+        ));
         let server_timeout = ctx.config.timeout;
         let st = ShardState {
             ctx,

@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use super::conn::{Deadline, Life, Phase};
+use super::slot::ResSlot;
 use super::ShardState;
 use crate::backend::{sys, Backend};
 
@@ -290,12 +291,9 @@ impl ShardState {
 }
 
 /// Returns a finished slot to the pool when nobody else holds it.
-fn recycle(
-    pool: &std::cell::RefCell<Vec<Rc<crate::api::response::ResSlot>>>,
-    slot: Rc<crate::api::response::ResSlot>,
-) {
+fn recycle(pool: &std::cell::RefCell<Vec<Rc<ResSlot>>>, slot: Rc<ResSlot>) {
     if Rc::strong_count(&slot) == 1 {
-        slot.st.borrow_mut().reset();
+        slot.reset();
         let mut pool = pool.borrow_mut();
         if pool.len() < 1024 {
             pool.push(slot);

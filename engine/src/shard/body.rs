@@ -1,22 +1,25 @@
-//! A request body as a stream of chunks then an end, with pause/resume that really stops
-//! the socket being read.
+//! A request body (or an upgraded connection's bytes) as a stream of chunks then an end,
+//! with pause/resume that really stops the socket being read. The shard feeds it; the API
+//! layer's `Request` and `Socket` attach listeners through its methods.
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::ctx::ConnShared;
+use super::timeouts::TimeoutCallback;
+use super::ConnInfo;
 use crate::proto::h1::Trailer;
-use crate::shard::ctx::ConnShared;
 
-/// Shared between the [`Request`](super::Request) handle and the connection parsing it.
+/// Shared between the user's handle and the connection parsing into it.
 pub(crate) struct BodyChan {
-    pub st: RefCell<BodyState>,
-    pub conn: Rc<ConnShared>,
+    pub(super) st: RefCell<BodyState>,
+    pub(super) conn: Rc<ConnShared>,
 }
 
 type DataFn = Box<dyn FnMut(&[u8])>;
 
 #[derive(Default)]
-pub(crate) struct BodyState {
+pub(super) struct BodyState {
     pub queue: VecDeque<Vec<u8>>,
     pub queued: usize,
     /// All body bytes (and trailers) have arrived.
@@ -35,21 +38,98 @@ pub(crate) struct BodyState {
     /// 'close': after 'end' (or the body was consumed), or after 'aborted'.
     pub on_close: Option<Box<dyn FnOnce()>>,
     /// 'timeout' (`req.set_timeout`): fires on socket inactivity while the body is incomplete.
-    pub on_timeout: Option<crate::shard::timeouts::TimeoutCallback>,
+    pub on_timeout: Option<TimeoutCallback>,
     pub scheduled: bool,
 }
 
 impl BodyChan {
-    pub fn new(conn: Rc<ConnShared>) -> Rc<BodyChan> {
+    pub(super) fn new(conn: Rc<ConnShared>) -> Rc<BodyChan> {
         Rc::new(BodyChan {
             st: RefCell::new(BodyState::default()),
             conn,
         })
     }
 
+    /// A channel with nothing to read whose 'end' follows at the next flush (a request
+    /// without a body, as in Node).
+    pub fn ended(conn: Rc<ConnShared>, on_end: impl FnOnce() + 'static) {
+        let chan = BodyChan::new(conn);
+        {
+            let mut st = chan.st.borrow_mut();
+            st.on_end = Some(Box::new(on_end));
+            st.complete = true;
+        }
+        chan.schedule();
+    }
+
+    /// 'data' (replaces an earlier listener); queued chunks follow at the next flush.
+    pub fn on_data(self: &Rc<Self>, f: impl FnMut(&[u8]) + 'static) {
+        self.st.borrow_mut().on_data = Some(Box::new(f));
+        self.schedule();
+    }
+
+    /// 'end': everything arrived and was delivered.
+    pub fn on_end(self: &Rc<Self>, f: impl FnOnce() + 'static) {
+        self.st.borrow_mut().on_end = Some(Box::new(f));
+        self.schedule();
+    }
+
+    /// 'close': after 'end', or after 'aborted'.
+    pub fn on_close(self: &Rc<Self>, f: impl FnOnce() + 'static) {
+        self.st.borrow_mut().on_close = Some(Box::new(f));
+        self.schedule();
+    }
+
+    /// 'aborted': the connection went away before the end.
+    pub fn on_aborted(&self, f: impl FnOnce() + 'static) {
+        self.st.borrow_mut().on_aborted = Some(Box::new(f));
+    }
+
+    /// 'timeout' while the body is incomplete.
+    pub fn on_timeout(&self, f: impl FnMut(&ConnInfo) + 'static) {
+        self.st.borrow_mut().on_timeout = Some(Box::new(f));
+    }
+
+    /// Stops delivering; the socket stops being read once the queue is full.
+    pub fn pause(&self) {
+        self.st.borrow_mut().paused = true;
+    }
+
+    pub fn resume(self: &Rc<Self>) {
+        self.st.borrow_mut().paused = false;
+        self.schedule();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.st.borrow().paused
+    }
+
+    /// Everything (and the trailers) has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.st.borrow().complete
+    }
+
+    /// The trailers (after the end).
+    pub fn trailers(&self) -> Vec<Trailer> {
+        self.st.borrow().trailers.clone()
+    }
+
+    /// The user's handle is gone: without a listener nobody can read any more, so the rest
+    /// is discarded (Node dumps unread bodies).
+    pub fn release(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.on_data.is_none() && st.on_end.is_none() {
+            st.dump = true;
+            st.queue.clear();
+            st.queued = 0;
+            drop(st);
+            self.conn.mark_dirty();
+        }
+    }
+
     /// Body bytes from the parser: delivered at once when someone listens and nothing is
     /// queued, queued otherwise.
-    pub fn push(self: &Rc<Self>, data: &[u8]) {
+    pub(super) fn push(self: &Rc<Self>, data: &[u8]) {
         let mut st = self.st.borrow_mut();
         st.received += data.len() as u64;
         if st.dump {
@@ -71,7 +151,7 @@ impl BodyChan {
     }
 
     /// The parser reached the end of the body.
-    pub fn complete(self: &Rc<Self>, trailers: Vec<Trailer>) {
+    pub(super) fn complete(self: &Rc<Self>, trailers: Vec<Trailer>) {
         let mut st = self.st.borrow_mut();
         st.complete = true;
         st.trailers = trailers;
@@ -80,7 +160,7 @@ impl BodyChan {
     }
 
     /// The connection went away mid-body.
-    pub fn abort(self: &Rc<Self>) {
+    pub(super) fn abort(self: &Rc<Self>) {
         let (aborted, close) = {
             let mut st = self.st.borrow_mut();
             if st.complete || st.aborted {
@@ -98,7 +178,7 @@ impl BodyChan {
     }
 
     /// Asks the shard to deliver queued data and the end outside the parser.
-    pub fn schedule(self: &Rc<Self>) {
+    pub(super) fn schedule(self: &Rc<Self>) {
         let mut st = self.st.borrow_mut();
         if !st.scheduled {
             st.scheduled = true;
@@ -107,7 +187,7 @@ impl BodyChan {
     }
 
     /// Delivers what is queued while not paused, then the end. Called by the shard.
-    pub fn deliver(self: &Rc<Self>) {
+    pub(super) fn deliver(self: &Rc<Self>) {
         self.st.borrow_mut().scheduled = false;
         loop {
             let mut st = self.st.borrow_mut();
@@ -156,7 +236,7 @@ impl BodyChan {
     }
 
     /// Whether the connection may read more body bytes now.
-    pub fn wants_more(&self, high_water_mark: usize) -> bool {
+    pub(super) fn wants_more(&self, high_water_mark: usize) -> bool {
         let st = self.st.borrow();
         st.dump || (!st.paused && st.queued < high_water_mark)
     }
