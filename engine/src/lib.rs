@@ -17,7 +17,13 @@
 //! Layers, bottom up: [`backend`] (io_uring or epoll, the only code that talks to the
 //! kernel about sockets), [`shard`] (one thread's event loop, connections, timers),
 //! [`proto`] (HTTP/1.1 bytes, no I/O), [`api`] (Node's server surface).
+// Unsafe code is confined: the backends (ring memory, raw syscalls) and the shard's two
+// sends (whose buffer it keeps pinned until the completion). Everything else denies it;
+// api/ and proto/ forbid it outright.
+#![deny(unsafe_code)]
+
 pub mod api;
+#[allow(unsafe_code)]
 pub mod backend;
 pub mod error;
 pub mod proto;

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use napi::sys;
 use napi_util::*;
-use ringhttp::{BackendKind, ConnInfo, EncodedHeaders, Request, Response, ServerBuilder, Shard, ShardHandle};
+use ringhttp::{
+    BackendKind, ConnInfo, EncodedHeaders, Request, Response, ServerBuilder, Shard, ShardHandle,
+};
 use slab::Slab;
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.

@@ -12,6 +12,7 @@ pub(crate) mod ctx;
 pub mod date;
 pub(crate) mod handlers;
 mod input;
+#[allow(unsafe_code)] // Backend::send: the buffer stays pinned until its completion
 mod output;
 pub(crate) mod remote;
 pub(crate) mod slot;
