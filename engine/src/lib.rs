@@ -30,8 +30,8 @@ pub mod proto;
 pub mod shard;
 
 pub use api::{
-    Config, Handlers, HeaderValue, Headers, ListenAddr, RemoteResponse, Request, Response, Server,
-    ServerBuilder, StatsReader,
+    Config, EncodedHeaders, Handlers, HeaderValue, Headers, ListenAddr, RemoteResponse, Request,
+    Response, Server, ServerBuilder, StatsReader,
 };
 pub use backend::BackendKind;
 pub use error::{Error, ErrorKind};

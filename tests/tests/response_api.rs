@@ -412,3 +412,52 @@ both_backends!(
             .expect("server did not shut down after the client vanished mid-response");
     }
 );
+
+both_backends!(
+    fn encoded_headers_send_the_bytes_of_write_head_borrowed(backend: BackendKind) {
+        let lines = [
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "2"),
+            ("Server", "p"),
+        ];
+        let enc = ringhttp::EncodedHeaders::new(lines).unwrap();
+        assert_eq!(enc.len(), 3);
+        let bad = ringhttp::EncodedHeaders::new([("X-Ok", "1"), ("X-Bad", "a\r\nb")]);
+        assert_eq!(bad.unwrap_err().kind(), ringhttp::ErrorKind::InvalidHeader);
+        let close = ringhttp::EncodedHeaders::new([("Connection", "close")]).unwrap();
+        let s = server(backend, move |req, mut res| {
+            match &*req.url() {
+                "/borrowed" => drop(res.write_head_borrowed(200, None, &lines).unwrap()),
+                "/encoded" => drop(res.write_head_encoded(200, None, &enc).unwrap()),
+                // A set_header first: merged into the map, as write_head would.
+                "/merged" => {
+                    res.set_header("X-First", "1").unwrap();
+                    res.write_head_encoded(200, None, &enc).unwrap();
+                }
+                _ => drop(res.write_head_encoded(404, Some("Gone"), &close).unwrap()),
+            }
+            // Content-Length 2 from the set: chunked framing is not used, 2 bytes go out.
+            res.end_with("ok");
+        });
+        let (a, b) = (one(&s, "/borrowed"), one(&s, "/encoded"));
+        assert_eq!(head_text(&a), head_text(&b));
+        assert!(head_text(&b).starts_with(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nServer: p\r\n"
+        ));
+        assert_eq!(b.text(), "ok");
+        let m = one(&s, "/merged");
+        assert!(
+            head_text(&m).contains("X-First: 1\r\n"),
+            "{}",
+            head_text(&m)
+        );
+        assert_eq!(m.text(), "ok");
+        let c = one(&s, "/close");
+        let head = head_text(&c);
+        assert!(
+            head.starts_with("HTTP/1.1 404 Gone\r\nConnection: close\r\n"),
+            "{head}"
+        );
+        assert!(!head.contains("keep-alive"), "{head}");
+    }
+);

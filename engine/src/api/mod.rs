@@ -3,6 +3,7 @@
 //! for `ServerResponse`, [`Handlers`] for the listeners of an externally driven shard.
 //! [`Config`] is the shard's (re-exported here, where it is set).
 #![forbid(unsafe_code)]
+mod encoded;
 pub(crate) mod handlers;
 pub mod headers;
 mod listen;
@@ -12,6 +13,7 @@ mod server;
 mod socket;
 
 pub use crate::shard::Config;
+pub use encoded::EncodedHeaders;
 pub use handlers::Handlers;
 pub(crate) use handlers::SharedHandlers;
 pub use headers::{HeaderValue, Headers};

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
+use super::encoded::EncodedHeaders;
 use super::headers::{HeaderValue, OutHeaders};
 use crate::error::{Error, ErrorKind};
 use crate::proto::h1::encode;
@@ -300,6 +301,42 @@ impl Response {
         Ok(self)
     }
 
+    /// [`write_head_borrowed`](Self::write_head_borrowed) with headers validated and
+    /// encoded beforehand ([`EncodedHeaders`]): the same wire bytes and errors, for one copy.
+    pub fn write_head_encoded(
+        &mut self,
+        status: u16,
+        message: Option<&str>,
+        headers: &EncodedHeaders,
+    ) -> Result<&mut Self, Error> {
+        if !self.st.headers.entries.is_empty() || !(100..=999).contains(&status) {
+            let list: Vec<(&str, &str)> = headers
+                .pairs
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            return self.write_head_borrowed(status, message, &list);
+        }
+        self.check_open()?;
+        if let Some(m) = message {
+            if !encode::is_valid_value(m.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    "Invalid character in statusMessage",
+                ));
+            }
+            self.st.message = Some(Cow::Owned(m.to_owned()));
+        }
+        self.st.status = status;
+        let (_, mut facts) = self.begin_eager_head(status);
+        facts.merge(&headers.facts);
+        self.slot
+            .with_buf(|buf| buf.extend_from_slice(&headers.bytes));
+        self.end_eager_head(facts);
+        self.st.head_frozen = true;
+        Ok(self)
+    }
+
     /// Node's writeHead fast path, step 1: the status line straight into the head.
     /// Returns where the head started (to undo on error) and the facts so far.
     fn begin_eager_head(&mut self, status: u16) -> (usize, HeadFacts) {
@@ -328,9 +365,7 @@ impl Response {
         value: &str,
     ) -> Result<(), Error> {
         validate_line(name, value)?;
-        if special::of(name) != 0 {
-            facts.note(name, value);
-        }
+        facts.note(name, value);
         self.slot
             .with_buf(|buf| encode::header(buf, name.as_bytes(), value.as_bytes()));
         Ok(())
@@ -550,7 +585,7 @@ fn validate(name: &str, value: &HeaderValue) -> Result<(), Error> {
 }
 
 /// Node's `ERR_INVALID_HTTP_TOKEN` / `ERR_INVALID_CHAR` checks for one header line.
-fn validate_line(name: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn validate_line(name: &str, value: &str) -> Result<(), Error> {
     if !encode::is_token(name.as_bytes()) {
         return Err(Error::new(
             ErrorKind::InvalidHeader,

@@ -72,14 +72,30 @@ impl HeadFacts {
         match bit {
             special::CONTENT_LENGTH => self.content_length = Some(value.trim().parse().ok()),
             special::TRANSFER_ENCODING => {
-                let v = value.to_ascii_lowercase();
-                self.te_chunked = Some(v.trim_end().ends_with("chunked"));
+                let v = value.trim_end().as_bytes();
+                self.te_chunked =
+                    Some(v.len() >= 7 && v[v.len() - 7..].eq_ignore_ascii_case(b"chunked"));
             }
             special::CONNECTION => {
-                self.conn_close |= value.to_ascii_lowercase().contains("close");
+                self.conn_close |= value
+                    .as_bytes()
+                    .windows(5)
+                    .any(|w| w.eq_ignore_ascii_case(b"close"));
             }
             _ => {}
         }
+    }
+
+    /// Adds the facts of lines that follow (`later`), as if noted one after the other.
+    pub fn merge(&mut self, later: &HeadFacts) {
+        self.present |= later.present;
+        if later.content_length.is_some() {
+            self.content_length = later.content_length;
+        }
+        if later.te_chunked.is_some() {
+            self.te_chunked = later.te_chunked;
+        }
+        self.conn_close |= later.conn_close;
     }
 }
 
