@@ -30,6 +30,9 @@ pub(crate) struct ShardCtx {
     pub config: Arc<Config>,
     /// Finished response slots kept for reuse (their buffers keep their capacity).
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,
+    /// Output buffers of connections that went idle, for response slots to write into
+    /// again (an idle keep-alive connection keeps no output capacity).
+    pub out_bufs: RefCell<Vec<Vec<u8>>>,
     /// Request head buffers kept for reuse.
     pub head_bufs: RefCell<Vec<Vec<u8>>>,
     /// Header-span vectors of finished requests, for the parser to fill again.
@@ -58,6 +61,7 @@ impl ShardCtx {
             keep_alive_lines,
             config,
             slot_pool: RefCell::new(Vec::new()),
+            out_bufs: RefCell::new(Vec::new()),
             head_bufs: RefCell::new(Vec::new()),
             span_bufs: RefCell::new(Vec::new()),
             parked: RefCell::new(Slab::new()),

@@ -254,11 +254,22 @@ impl ShardState {
     }
 
     fn take_slot(&self) -> Rc<ResSlot> {
-        self.ctx
+        let slot = self
+            .ctx
             .slot_pool
             .borrow_mut()
             .pop()
-            .unwrap_or_else(|| Rc::new(ResSlot::new()))
+            .unwrap_or_else(|| Rc::new(ResSlot::new()));
+        {
+            // A slot whose buffer went out with a response gets a spare one back.
+            let mut st = slot.st.borrow_mut();
+            if st.buf.capacity() == 0 {
+                if let Some(b) = self.ctx.out_bufs.borrow_mut().pop() {
+                    st.buf = b;
+                }
+            }
+        }
+        slot
     }
 
     fn start_request(&mut self, idx: usize, bytes: &[u8], head: RequestHead) {

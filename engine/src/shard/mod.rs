@@ -451,6 +451,11 @@ impl ShardState {
                         if c.inflight_off >= c.inflight.len() {
                             c.inflight.clear();
                             c.inflight_off = 0;
+                            if c.out.is_empty() {
+                                // Nothing more to send: the buffers go back to the shard.
+                                output::spare(&self.ctx.out_bufs, &mut c.inflight);
+                                output::spare(&self.ctx.out_bufs, &mut c.out);
+                            }
                         }
                         self.touch(conn);
                     }

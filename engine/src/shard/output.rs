@@ -290,6 +290,22 @@ impl ShardState {
     }
 }
 
+/// Spare output buffers kept per shard, and the largest capacity worth keeping.
+const SPARE_BUFS: usize = 256;
+const SPARE_CAP: usize = 64 * 1024;
+
+/// Takes `buf`'s allocation (empty) into the shard's spare output buffers.
+pub(super) fn spare(pool: &std::cell::RefCell<Vec<Vec<u8>>>, buf: &mut Vec<u8>) {
+    if buf.capacity() == 0 {
+        return;
+    }
+    let b = std::mem::take(buf);
+    let mut pool = pool.borrow_mut();
+    if pool.len() < SPARE_BUFS && b.capacity() <= SPARE_CAP {
+        pool.push(b);
+    }
+}
+
 /// Returns a finished slot to the pool when nobody else holds it.
 fn recycle(pool: &std::cell::RefCell<Vec<Rc<ResSlot>>>, slot: Rc<ResSlot>) {
     if Rc::strong_count(&slot) == 1 {
