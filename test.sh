@@ -35,6 +35,9 @@ fi
 echo "== again with RINGHTTP_BACKEND=epoll"
 epoll_pass
 
+echo "== behind nginx (mixed load, reload mid-way: zero 5xx)"
+deploy/nginx/test.sh
+
 echo "== fuzz targets, ${FUZZ_SECONDS:-20}s each"
 (cd engine/fuzz && cargo test --quiet && ./run.sh "${FUZZ_SECONDS:-20}")
 
