@@ -13,11 +13,10 @@
 //! Nothing that did not opt in can.
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-
+use crate::backend::listener::{self, Share};
 use crate::backend::sys;
 use crate::error::{Error, ErrorKind};
 
@@ -85,55 +84,20 @@ impl From<SocketAddr> for ListenAddr {
     }
 }
 
-/// How a TCP listener joins the port's SO_REUSEPORT group.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Share {
-    /// Bind without SO_REUSEPORT (fails if the port is held), then turn it on for our
-    /// other shards.
-    Exclusive,
-    /// SO_REUSEPORT before binding: join the group.
-    Join,
-}
-
 /// Binds a TCP listener that other shards can join (see the module doc).
 fn bind_tcp(addr: SocketAddr, backlog: i32, share: Share) -> Result<RawFd, Error> {
-    let ctx = |e| Error::io(ErrorKind::Listen, format!("listening on {addr}"), e);
-    let sock = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.cloexec(),
-        Some(Protocol::TCP),
-    )
-    .map_err(ctx)?;
-    sock.set_reuse_address(true).map_err(ctx)?;
-    if share == Share::Join {
-        sock.set_reuse_port(true).map_err(ctx)?;
-    }
-    if addr.is_ipv6() {
-        // `::` accepts IPv4 too (dual-stack), as Node does.
-        let _ = sock.set_only_v6(false);
-    }
-    sock.bind(&addr.into()).map_err(ctx)?;
-    if share == Share::Exclusive {
-        // The port is ours; let our own shards' sockets join before listen() hashes it.
-        sock.set_reuse_port(true).map_err(ctx)?;
-    }
-    sock.listen(backlog).map_err(ctx)?;
-    Ok(sock.into_raw_fd())
+    listener::bind_tcp(addr, backlog, share)
+        .map_err(|e| Error::io(ErrorKind::Listen, format!("listening on {addr}"), e))
 }
 
 pub(crate) fn bind_unix(path: &std::path::Path, backlog: i32) -> Result<RawFd, Error> {
-    let ctx = |e| {
+    listener::bind_unix(path, backlog).map_err(|e| {
         Error::io(
             ErrorKind::Listen,
             format!("listening on unix:{}", path.display()),
             e,
         )
-    };
-    let sock = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None).map_err(ctx)?;
-    sock.bind(&SockAddr::unix(path).map_err(ctx)?)
-        .map_err(ctx)?;
-    sock.listen(backlog).map_err(ctx)?;
-    Ok(sock.into_raw_fd())
+    })
 }
 
 /// The local address of a listening fd (the real port after binding port 0).

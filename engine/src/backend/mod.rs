@@ -20,6 +20,7 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 pub(crate) mod epoll;
+pub(crate) mod listener;
 mod select;
 pub(crate) mod sys;
 pub(crate) mod uring;

@@ -1,4 +1,5 @@
-//! Thin, checked wrappers over the few raw syscalls both backends share.
+//! Thin, checked wrappers over the raw syscalls the layers above make (descriptors,
+//! socket options, shutdown, addresses) and that both backends share.
 use std::io;
 use std::os::fd::RawFd;
 
