@@ -90,7 +90,12 @@ fn connection_close_and_dead_idle_sockets_are_not_reused() {
     let agent = Agent::new(AgentOptions::default());
     for _ in 0..5 {
         assert_eq!(agent.get(&srv.url()).unwrap().status, 200);
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        // The server has closed that connection: the pool must notice the dead idle socket.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while srv.counters.open.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+            assert!(std::time::Instant::now() < deadline, "server never closed");
+            std::thread::yield_now();
+        }
     }
     assert_eq!(srv.responses(), 5);
 }

@@ -125,6 +125,8 @@ fn serve(mut s: TcpStream, opts: Opts, c: &Counters, stop: &AtomicBool) {
             c.responses.fetch_add(batch, Ordering::SeqCst);
         }
     }
+    // Closed before it is counted as closed: a test waiting for `open` sees the FIN sent.
+    drop(s);
     c.open.fetch_sub(1, Ordering::SeqCst);
 }
 
