@@ -1,4 +1,5 @@
 //! The per-shard cached Date header.
+#![forbid(unsafe_code)]
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

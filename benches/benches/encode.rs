@@ -1,4 +1,5 @@
 //! Response encoding: the TechEmpower plaintext head and chunked framing.
+#![forbid(unsafe_code)]
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,5 +1,6 @@
 //! Request parsing: the head parser on wrk's request, a browser-like request and a
 //! pipelined burst; the body decoder on chunked and Content-Length bodies.
+#![forbid(unsafe_code)]
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,5 +1,6 @@
 //! Per-shard timing wheel with 100k live timers (deadlines spread over 120 s, like
 //! inactivity timeouts of 100k idle connections).
+#![forbid(unsafe_code)]
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

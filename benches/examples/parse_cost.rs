@@ -6,6 +6,7 @@
 //!
 //! Modes: `none` (loop only), `httparse` (tokenizing alone), `strict` (the engine's parser
 //! with a recycled span vector, as the shard calls it).
+#![forbid(unsafe_code)]
 use std::hint::black_box;
 
 use ringhttp::proto::h1::{parse_request_head_reusing, Limits};

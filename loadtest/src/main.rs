@@ -1,4 +1,5 @@
 //! `ringload`: wrk-compatible load generator and `ringload compare`.
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
