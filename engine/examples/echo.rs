@@ -3,7 +3,6 @@
 //! chunked decoding) — every string base64 of the exact bytes.
 //!
 //! `cargo run --release --example echo -- --port 8080`
-#![forbid(unsafe_code)]
 mod common;
 
 use base64::engine::general_purpose::STANDARD as B64;

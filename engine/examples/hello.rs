@@ -7,7 +7,6 @@
 //! itself is unchanged (HTTP/1.1 persists by default).
 //!
 //! `cargo run --release --example hello -- --port 8080 --shards 1`
-#![forbid(unsafe_code)]
 mod common;
 
 use clap::Parser;
