@@ -441,7 +441,6 @@ proto.write = function write(chunk, encoding, cb) {
   }
   chunk = normalizeChunk(chunk, encoding);
   if (this._destroyed || this._h === 0) return false;
-  if (!this._hooked) this._hook();
   let ok;
   if (!this._sent) {
     checkStatus(this.statusCode);
@@ -454,7 +453,12 @@ proto.write = function write(chunk, encoding, cb) {
   } else {
     ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
   }
-  if (!ok) this._needDrain = true;
+  if (!ok) {
+    // Backpressure (or a closed connection): the writer waits for 'drain', so 'close'
+    // must reach it too. A write that went through needs neither.
+    this._needDrain = true;
+    if (!this._hooked) this._hook();
+  }
   if (typeof cb === 'function') process.nextTick(cb);
   return ok;
 };
@@ -586,7 +590,10 @@ proto._hook = function _hook() {
   this._hooked = true;
   const server = this._server;
   server._responses.set(this._h, this);
-  if (!native.resHook(server._h, this._h)) server._responses.delete(this._h);
+  const state = native.resHook(server._h, this._h);
+  if (state === 0) server._responses.delete(this._h);
+  // The connection went away before anyone asked: no 'close' will come from the engine.
+  else if (state === 2) process.nextTick(() => this._onClose());
 };
 
 // Frees the engine's request/response once nothing can use them any more.

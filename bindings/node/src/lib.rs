@@ -83,6 +83,8 @@ struct Js {
     pairs: RefCell<Slab<Pair>>,
     /// Reused buffer for the response heads JS hands over.
     scratch: RefCell<Vec<u8>>,
+    /// Reused buffer for body strings too long for the stack (kept at the largest size).
+    body_scratch: RefCell<Vec<u8>>,
     /// Header sets JS asked to keep, encoded (`headers` = a slot number then).
     heads: RefCell<Vec<Option<EncodedHeaders>>>,
     /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
@@ -302,38 +304,53 @@ fn drive(srv: &Server) {
     let env = srv.js.env;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _scope = Scope::open(env);
-        let mut cb_scope = null_mut();
         let resource = get_ref(env, srv.resource.get());
-        // SAFETY: resource and context were created in `listen` on this env.
-        unsafe { sys::napi_open_callback_scope(env, resource, srv.async_ctx.get(), &mut cb_scope) };
+        let open = || {
+            let mut cb_scope = null_mut();
+            // SAFETY: resource and context were created in `listen` on this env.
+            unsafe {
+                sys::napi_open_callback_scope(env, resource, srv.async_ctx.get(), &mut cb_scope)
+            };
+            cb_scope
+        };
         let mut next = None;
         let mut finished = false;
-        if let Ok(mut guard) = srv.shard.try_borrow_mut() {
-            if let Some(shard) = guard.as_mut() {
-                sync_raw(&srv.js, shard);
-                srv.js.in_turn.set(true);
-                // Turns until one brings no new requests: the responses JS wrote for a
-                // batch are flushed by the next turn (which may read more requests).
-                for round in 0.. {
-                    srv.js.touched.set(false);
+        // Rounds until one leaves nothing to send: each runs the shard (reads, dispatch,
+        // sends), hands the requests to JS, then closes its callback scope, which runs the
+        // nextTick queue and microtasks. What those write (a promise-based framework's
+        // end(), a body's 'end' listener) is sent by the next round, in this same wakeup,
+        // not a loop iteration later. The shard is not borrowed while they run.
+        for round in 0.. {
+            let cb_scope = open();
+            srv.js.touched.set(false);
+            srv.js.in_turn.set(true);
+            if let Ok(mut guard) = srv.shard.try_borrow_mut() {
+                if let Some(shard) = guard.as_mut() {
+                    if round == 0 {
+                        sync_raw(&srv.js, shard);
+                    }
                     match shard.run_ready() {
                         Ok(n) => next = n,
                         Err(e) => eprintln!("ringhttp: shard turn failed: {e}"),
                     }
                     srv.js.flush_requests();
                     free_dead_socks(&srv.js);
-                    if !srv.js.touched.get() {
-                        break;
-                    }
-                    if round == 8 {
-                        srv.js.in_turn.set(false);
-                        srv.js.kick();
-                        break;
-                    }
                 }
-                srv.js.in_turn.set(false);
-                finished = shard.is_finished();
             }
+            // SAFETY: closes the scope opened above; runs the nextTick queue and microtasks.
+            unsafe { sys::napi_close_callback_scope(env, cb_scope) };
+            srv.js.in_turn.set(false);
+            if !srv.js.touched.get() {
+                break;
+            }
+            if round == 8 {
+                srv.js.kick();
+                break;
+            }
+        }
+        let cb_scope = open();
+        if let Ok(guard) = srv.shard.try_borrow() {
+            finished = guard.as_ref().is_some_and(|s| s.is_finished());
         }
         let t = srv.timer.get();
         if !t.is_null() {
@@ -626,6 +643,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         pairs: RefCell::new(Slab::with_capacity(256)),
         scratch: RefCell::new(Vec::with_capacity(2048)),
         heads: RefCell::new(Vec::new()),
+        body_scratch: RefCell::new(Vec::new()),
         socks: RefCell::new(Slab::new()),
         dead_socks: RefCell::new(Vec::new()),
         conn_ids: RefCell::new(std::collections::HashMap::new()),
@@ -987,48 +1005,6 @@ struct Head {
 /// Slots of `Js::heads` (JS uses fewer).
 const HEAD_SLOTS: usize = 64;
 
-/// Reads a JS string as UTF-8 into `out` (cleared first). Returns false if it is no string.
-fn read_utf8_into(env: Env, v: Value, out: &mut Vec<u8>) -> bool {
-    out.clear();
-    if out.capacity() < 1024 {
-        out.reserve(1024);
-    }
-    let mut len = 0usize;
-    // SAFETY: out has capacity() writable bytes; napi writes at most that many (with NUL)
-    // and reports how many bytes of UTF-8 it wrote (whole characters only).
-    let st = unsafe {
-        sys::napi_get_value_string_utf8(
-            env,
-            v,
-            out.as_mut_ptr() as *mut _,
-            out.capacity(),
-            &mut len,
-        )
-    };
-    if st != sys::Status::napi_ok {
-        return false;
-    }
-    if len + 1 >= out.capacity() {
-        // Possibly truncated: ask for the length, then read it whole.
-        // SAFETY: a null buffer asks napi for the length only.
-        unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len) };
-        out.reserve(len + 1);
-        // SAFETY: out now has room for len bytes and the NUL.
-        unsafe {
-            sys::napi_get_value_string_utf8(
-                env,
-                v,
-                out.as_mut_ptr() as *mut _,
-                out.capacity(),
-                &mut len,
-            )
-        };
-    }
-    // SAFETY: napi initialised the first len bytes.
-    unsafe { out.set_len(len) };
-    true
-}
-
 fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
     let env = cx.env;
     let status = get_u32(env, cx.arg(2));
@@ -1156,7 +1132,7 @@ fn res_write(cx: &Cx) -> JsResult<Value> {
         if let Some(h) = &head {
             apply_head(js, res, h)?;
         }
-        let ok = with_bytes(env, data, |b| res.write(b))?;
+        let ok = with_body(env, data, &js.body_scratch, |b| res.write(b))?;
         if !ok && !p.drain_hooked {
             p.drain_hooked = true;
             let id = get_u32(env, cx.arg(1));
@@ -1186,7 +1162,7 @@ fn res_end(cx: &Cx) -> JsResult<Value> {
             if let Some(h) = &head {
                 apply_head(js, res, h)?;
             }
-            with_bytes(env, data, |b| res.end_with(b))?;
+            with_body(env, data, &js.body_scratch, |b| res.end_with(b))?;
         }
         if !p.hooked {
             // Nobody listens for 'finish'/'close': let the engine recycle the response now.
@@ -1220,25 +1196,26 @@ fn release(cx: &Cx) -> JsResult<Value> {
     Ok(out)
 }
 
-/// resHook(server, handle): 'finish' and 'close' events for this response.
+/// resHook(server, handle) -> 0 (no response any more), 1 ('finish' and 'close' events
+/// for this response follow), 2 (hooked, but its connection is already gone: no 'close'
+/// will come, JS closes it itself).
 fn res_hook(cx: &Cx) -> JsResult<Value> {
     let id = get_u32(cx.env, cx.arg(1));
     let js_owned = js_rc(cx)?;
-    let ok = with_pair(cx, |_, p| {
-        if p.hooked {
-            return Ok(true);
-        }
+    let state = with_pair(cx, |_, p| {
         let Some(res) = p.res.as_mut() else {
-            return Ok(false);
+            return Ok(0);
         };
-        p.hooked = true;
-        let js = js_owned.clone();
-        res.on_finish(move || js.event_id(EV_FINISH, id));
-        let js = js_owned;
-        res.on_close(move || js.event_id(EV_CLOSE, id));
-        Ok(true)
+        if !p.hooked {
+            p.hooked = true;
+            let js = js_owned.clone();
+            res.on_finish(move || js.event_id(EV_FINISH, id));
+            let js = js_owned;
+            res.on_close(move || js.event_id(EV_CLOSE, id));
+        }
+        Ok(if res.is_connected() { 1 } else { 2 })
     })?;
-    Ok(boolean(cx.env, ok))
+    Ok(uint(cx.env, state))
 }
 
 /// msgTimeout(server, handle, msecs, response): `req.setTimeout` / `res.setTimeout`: the

@@ -170,6 +170,81 @@ pub fn get_string(env: Env, v: Value) -> JsResult<String> {
     Ok(String::from_utf8(buf).unwrap_or_default())
 }
 
+/// Reads a JS string as UTF-8 into `out` (cleared first). Returns false if it is no string.
+pub fn read_utf8_into(env: Env, v: Value, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if out.capacity() < 1024 {
+        out.reserve(1024);
+    }
+    let mut len = 0usize;
+    // SAFETY: out has capacity() writable bytes; napi writes at most that many (with NUL)
+    // and reports how many bytes of UTF-8 it wrote (whole characters only).
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            v,
+            out.as_mut_ptr() as *mut _,
+            out.capacity(),
+            &mut len,
+        )
+    };
+    if st != sys::Status::napi_ok {
+        return false;
+    }
+    if len + 1 >= out.capacity() {
+        // Possibly truncated: ask for the length, then read it whole.
+        // SAFETY: a null buffer asks napi for the length only.
+        unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len) };
+        // Room for the NUL and one more byte, so that the next string of this length is
+        // read in one pass (a full buffer is ambiguous: it may have been truncated).
+        out.reserve(len + 2);
+        // SAFETY: out now has room for len bytes and the NUL.
+        unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                v,
+                out.as_mut_ptr() as *mut _,
+                out.capacity(),
+                &mut len,
+            )
+        };
+    }
+    // SAFETY: napi initialised the first len bytes.
+    unsafe { out.set_len(len) };
+    true
+}
+
+/// [`with_bytes`] for response bodies: a string too long for the stack is read into
+/// `scratch`, which keeps its size, so a body of a size seen before costs one UTF-8 pass and
+/// no allocation.
+pub fn with_body<R>(
+    env: Env,
+    v: Value,
+    scratch: &std::cell::RefCell<Vec<u8>>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> JsResult<R> {
+    let mut stack = std::mem::MaybeUninit::<[u8; 1024]>::uninit();
+    let mut len = 0usize;
+    // SAFETY: the buffer pointer and its length are consistent; napi NUL-terminates and
+    // writes whole UTF-8 characters only.
+    let st = unsafe {
+        sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr() as *mut _, 1024, &mut len)
+    };
+    if st != sys::Status::napi_ok {
+        return with_bytes(env, v, f);
+    }
+    if len + 1 < 1024 {
+        // SAFETY: napi initialised the first len bytes.
+        let b = unsafe { std::slice::from_raw_parts(stack.as_ptr() as *const u8, len) };
+        return Ok(f(b));
+    }
+    let mut buf = std::mem::take(&mut *scratch.borrow_mut());
+    read_utf8_into(env, v, &mut buf);
+    let out = f(&buf);
+    *scratch.borrow_mut() = buf;
+    Ok(out)
+}
+
 /// Body bytes from a JS string (UTF-8) or any Uint8Array/Buffer; calls `f` with them.
 pub fn with_bytes<R>(env: Env, v: Value, f: impl FnOnce(&[u8]) -> R) -> JsResult<R> {
     // Strings first, without a typeof: napi says when it is not one.
