@@ -3,7 +3,8 @@
 # shard's CPU while idle.
 #
 # usage: loadtest/bench/idle_conns.sh [connections] [idle_seconds] [-- extra hello args]
-#   env HELLO (default target/release/examples/hello), PORT (default 18232)
+#   env HELLO (default target/release/examples/hello), PORT (default 18232),
+#   MAX_BYTES (exit 1 when RSS per connection is above it, e.g. 1024)
 # Build first: cargo build --release --example hello
 # Opens N connections, sends one keep-alive GET on each, waits for every response, then
 # reads VmRSS and the shard thread's utime+stime (/proc/<pid>/task/<tid>/stat) over the
@@ -84,8 +85,13 @@ HZ=$(getconf CLK_TCK)
 echo "connections      $N (server fds open: $CONNS)"
 echo "VmRSS before     $RSS0 KiB"
 echo "VmRSS after      $RSS1 KiB"
-awk -v a="$RSS0" -v b="$RSS1" -v n="$N" 'BEGIN {printf "RSS/connection   %.0f bytes\n", (b - a) * 1024 / n}'
+PER=$(awk -v a="$RSS0" -v b="$RSS1" -v n="$N" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
+echo "RSS/connection   $PER bytes"
+FAIL=0
+[ -n "${MAX_BYTES:-}" ] && [ "$PER" -gt "$MAX_BYTES" ] && {
+  echo "FAIL: $PER bytes per idle connection is above MAX_BYTES=$MAX_BYTES" >&2; FAIL=1; }
 awk -v t="$((T1 - T0))" -v p="$((P1 - P0))" -v hz="$HZ" -v s="$IDLE" 'BEGIN {
   printf "shard CPU idle   %d ticks in %ss = %.2f%% of a core (process: %d ticks)\n", t, s, t * 100 / hz / s, p }'
 awk -v ns="$((N1 - N0))" -v w="$((W1 - W0))" -v s="$IDLE" 'BEGIN {
   printf "shard on-CPU     %.3f ms in %ss (%.4f%% of a core; schedstat, 0 if not accounted), %d wake-ups\n", ns / 1e6, s, ns / 1e7 / s, w }'
+exit "$FAIL"
