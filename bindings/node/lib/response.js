@@ -44,6 +44,38 @@ function validateHeaderValue(name, value) {
   }
 }
 
+// Names and values already found valid: handlers use a few, again and again, so a map
+// lookup replaces a regular expression and a toLowerCase(). Bounded (cleared when full).
+const okNames = new Map(); // name -> lower-case name
+const okValues = new Set();
+
+// The lower-case name of a valid header name (throws as validateHeaderName otherwise).
+function lowerName(name) {
+  let lower = okNames.get(name);
+  if (lower === undefined) {
+    validateHeaderName(name);
+    lower = name.toLowerCase();
+    if (okNames.size >= 512) okNames.clear();
+    okNames.set(name, lower);
+  }
+  return lower;
+}
+
+function checkValue(name, value) {
+  const t = typeof value;
+  if (t === 'number') return; // its string form is digits, signs, dots, letters
+  if (t === 'string') {
+    if (okValues.has(value)) return;
+    validateHeaderValue(name, value);
+    if (value.length <= 256) {
+      if (okValues.size >= 1024) okValues.clear();
+      okValues.add(value);
+    }
+    return;
+  }
+  validateHeaderValue(name, value);
+}
+
 function ServerResponse(server, handle, req) {
   this._server = server;
   this._h = handle;
@@ -110,10 +142,10 @@ proto.setHeader = function setHeader(name, value) {
   if (this._frozen) {
     throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot set headers after they are sent to the client');
   }
-  validateHeaderName(name);
-  validateHeaderValue(name, value);
+  const key = lowerName(name);
+  checkValue(name, value);
   if (this._hdrs === null) this._hdrs = { __proto__: null };
-  this._hdrs[name.toLowerCase()] = [name, value];
+  this._hdrs[key] = [name, value];
   return this;
 };
 
@@ -121,9 +153,8 @@ proto.appendHeader = function appendHeader(name, value) {
   if (this._frozen) {
     throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot append headers after they are sent to the client');
   }
-  validateHeaderName(name);
-  validateHeaderValue(name, value);
-  const key = name.toLowerCase();
+  const key = lowerName(name);
+  checkValue(name, value);
   if (this._hdrs === null) this._hdrs = { __proto__: null };
   const cur = this._hdrs[key];
   if (cur === undefined) {
@@ -140,7 +171,7 @@ proto.getHeader = function getHeader(name) {
     throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
   }
   if (this._hdrs === null) return undefined;
-  const e = this._hdrs[name.toLowerCase()];
+  const e = this._hdrs[okNames.get(name) ?? name.toLowerCase()];
   return e === undefined ? undefined : e[1];
 };
 
@@ -148,7 +179,7 @@ proto.hasHeader = function hasHeader(name) {
   if (typeof name !== 'string') {
     throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
   }
-  return this._hdrs !== null && this._hdrs[name.toLowerCase()] !== undefined;
+  return this._hdrs !== null && this._hdrs[okNames.get(name) ?? name.toLowerCase()] !== undefined;
 };
 
 proto.getHeaderNames = function getHeaderNames() {
@@ -227,10 +258,9 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
 proto.writeHeader = proto.writeHead;
 
 proto._mergeHeader = function _mergeHeader(k, v) {
-  validateHeaderName(k);
-  validateHeaderValue(k, v);
+  const key = lowerName(k);
+  checkValue(k, v);
   if (this._hdrs === null) this._hdrs = { __proto__: null };
-  const key = k.toLowerCase();
   const cur = this._hdrs[key];
   if (cur === undefined) this._hdrs[key] = [k, v];
   else cur[1] = (Array.isArray(cur[1]) ? cur[1] : [cur[1]]).concat(v);

@@ -159,8 +159,9 @@ function makeOnEvent(server) {
   return function onEvent(kind, a, b, c) {
     switch (kind) {
       case EV_DATA: {
+        // A chunk: a Buffer, or a slice of the addon's pool (c = offset << 16 | length).
         const req = server._bodies.get(a);
-        if (req !== undefined) req._onData(b);
+        if (req !== undefined) req._onData(c === undefined ? b : Buffer.from(b, c >>> 16, c & 0xffff));
         return undefined;
       }
       case EV_END: {

@@ -83,6 +83,8 @@ struct Js {
     pairs: RefCell<Slab<Pair>>,
     /// Reused buffer for the response heads JS hands over.
     scratch: RefCell<Vec<u8>>,
+    /// Where small request body chunks are copied for JS (views of one ArrayBuffer).
+    pool: RefCell<ChunkPool>,
     /// Reused buffer for body strings too long for the stack (kept at the largest size).
     body_scratch: RefCell<Vec<u8>>,
     /// Header sets JS asked to keep, encoded (`headers` = a slot number then).
@@ -187,6 +189,58 @@ impl Js {
         let _s = Scope::open(env);
         let u = undefined(env);
         self.event(kind, uint(env, id), u, u);
+    }
+}
+
+/// Request body chunks up to `CHUNK_MAX` bytes are copied into a shared 64 KiB ArrayBuffer
+/// and handed to JS as (buffer, offset, length) for a `Buffer` view, as Node slices its
+/// socket reads out of a pool: no allocation, backing store or finalizer per chunk. A
+/// view keeps its pool alive; a full pool is dropped (JS's views keep it) for a new one.
+#[derive(Default)]
+struct ChunkPool {
+    ab: sys::napi_ref,
+    data: usize,
+    used: usize,
+}
+
+const POOL_SIZE: usize = 65536;
+const CHUNK_MAX: usize = 16384;
+
+impl ChunkPool {
+    /// Copies `chunk` into the pool: the pool's ArrayBuffer and `offset << 16 | length`.
+    fn put(&mut self, env: Env, chunk: &[u8]) -> Option<(Value, u32)> {
+        if chunk.is_empty() || chunk.len() > CHUNK_MAX {
+            return None;
+        }
+        if self.ab.is_null() || self.used + chunk.len() > POOL_SIZE {
+            let mut data = null_mut();
+            let mut ab = null_mut();
+            // SAFETY: a new ArrayBuffer of POOL_SIZE bytes; data points at its memory,
+            // which lives as long as the ArrayBuffer (kept by our reference or JS's views).
+            let st = unsafe { sys::napi_create_arraybuffer(env, POOL_SIZE, &mut data, &mut ab) };
+            if st != sys::Status::napi_ok || data.is_null() {
+                return None;
+            }
+            delete_ref(env, std::mem::replace(&mut self.ab, make_ref(env, ab)));
+            self.data = data as usize;
+            self.used = 0;
+        }
+        let at = self.used;
+        // SAFETY: data is the live pool's memory (we hold a reference to its ArrayBuffer)
+        // with room for chunk.len() bytes at `at` (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                chunk.as_ptr(),
+                (self.data as *mut u8).add(at),
+                chunk.len(),
+            )
+        };
+        // Views start 8-byte aligned, as Node's pool slices do.
+        self.used = (at + chunk.len() + 7) & !7;
+        Some((
+            get_ref(env, self.ab),
+            ((at as u32) << 16) | chunk.len() as u32,
+        ))
     }
 }
 
@@ -429,6 +483,8 @@ fn teardown(srv: &Server) {
         }
     }
     srv.js.pend_n.set(0);
+    let pool = std::mem::take(&mut *srv.js.pool.borrow_mut());
+    delete_ref(srv.js.env, pool.ab);
     // Raw sockets hold callbacks that hold the Js: break the cycle.
     let socks = std::mem::take(&mut *srv.js.socks.borrow_mut());
     drop(socks);
@@ -644,6 +700,7 @@ fn listen(cx: &Cx) -> JsResult<Value> {
         scratch: RefCell::new(Vec::with_capacity(2048)),
         heads: RefCell::new(Vec::new()),
         body_scratch: RefCell::new(Vec::new()),
+        pool: RefCell::new(ChunkPool::default()),
         socks: RefCell::new(Slab::new()),
         dead_socks: RefCell::new(Vec::new()),
         conn_ids: RefCell::new(std::collections::HashMap::new()),
@@ -1321,7 +1378,11 @@ fn req_body(cx: &Cx) -> JsResult<Value> {
             let env = j.env;
             let _s = Scope::open(env);
             let u = undefined(env);
-            j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u);
+            match j.pool.borrow_mut().put(env, chunk) {
+                // A slice of the pool: (ArrayBuffer, offset << 16 | length).
+                Some((ab, at)) => j.event(EV_DATA, uint(env, id), ab, uint(env, at)),
+                None => j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u),
+            };
         });
         let j = js_owned.clone();
         req.on_end(move || j.event_id(EV_END, id));
