@@ -35,14 +35,16 @@ test('request properties, headers object and rawHeaders', async () => {
 
 test('headers read after end() and in a later tick', async () => {
   const got = [];
+  let later;
+  const laterRan = new Promise((r) => { later = r; });
   const s = http.createServer((req, res) => {
     res.end('x');
     got.push(req.headers['user-agent']);
-    setImmediate(() => { got.push(req.rawHeaders[1]); got.push(req.headers.host); });
+    setImmediate(() => { got.push(req.rawHeaders[1]); got.push(req.headers.host); later(); });
   });
   const port = await listen(s);
   await raw(port, 'GET / HTTP/1.1\r\nHost: hh\r\nUser-Agent: ua\r\nConnection: close\r\n\r\n');
-  await new Promise((r) => setTimeout(r, 50));
+  await laterRan;
   assert.deepStrictEqual(got, ['ua', 'hh', 'hh']);
   await close(s);
 });
@@ -81,16 +83,18 @@ test('events: listening, connection, request, finish, close', async () => {
   const s = http.createServer();
   s.on('listening', () => events.push('listening'));
   s.on('connection', (sock) => events.push(`connection:${typeof sock.remotePort}`));
+  let resClosed;
+  const resClose = new Promise((r) => { resClosed = r; });
   s.on('request', (req, res) => {
     events.push('request');
     res.on('finish', () => events.push('finish'));
-    res.on('close', () => events.push('res-close'));
+    res.on('close', () => { events.push('res-close'); resClosed(); });
     res.end('ok');
   });
   s.on('close', () => events.push('close'));
   const port = await listen(s);
   await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
-  await new Promise((r) => setTimeout(r, 30));
+  await resClose;
   await close(s);
   assert.deepStrictEqual(events, ['listening', 'connection:number', 'request', 'finish', 'res-close', 'close']);
 });
@@ -243,9 +247,11 @@ test('close() with an idle keep-alive connection; closeIdleConnections', async (
 });
 
 test('close() drains: a half-received request is answered, idle closed, new connections refused', async () => {
+  let firstData;
+  const bodyStarted = new Promise((r) => { firstData = r; });
   const s = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => { body += d; firstData(); });
     req.on('end', () => res.end(`got ${body}`));
   });
   s.keepAliveTimeout = 1000;
@@ -260,7 +266,7 @@ test('close() drains: a half-received request is answered, idle closed, new conn
   const halfClosed = once(half, 'close');
   await once(half, 'connect');
   half.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello');
-  await new Promise((r) => setTimeout(r, 100));
+  await bodyStarted; // the server is reading this request's body
   const idleClosed = once(idle, 'close');
   const closed = once(s, 'close');
   s.close();
