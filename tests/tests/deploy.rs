@@ -271,3 +271,53 @@ both_backends!(
         );
     }
 );
+
+/// Logs: stderr, no colour when it is not a terminal, the start line names backend and
+/// shards; RLIMIT_NOFILE is raised from a low soft limit to the hard one, logged.
+#[test]
+fn logs_are_plain_stderr_lines_and_nofile_is_raised() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(path("hello"));
+    cmd.args(["--port", "0", "--shards", "2", "--backend", "epoll"]);
+    // SAFETY: only getrlimit/setrlimit (async-signal-safe) run between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut l = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+            l.rlim_cur = 256.min(l.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+            Ok(())
+        });
+    }
+    let mut ex = Example::spawn(cmd);
+    let line = ex
+        .wait_line("listening on http://", Duration::from_secs(20))
+        .expect("start line");
+    assert!(line.contains("(backend epoll, 2 shards)"), "{line}");
+    ex.signal(libc::SIGTERM);
+    assert!(ex.exit(Duration::from_secs(10)).expect("exits").success());
+    let log = ex.log_text();
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a non-terminal log: {log:?}"
+    );
+    let hard = {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into a live local.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) };
+        l.rlim_max
+    };
+    if hard > 256 {
+        let want = format!("RLIMIT_NOFILE raised from 256 to the hard limit {hard}");
+        assert!(log.contains(&want), "{log}");
+    }
+    for l in ["shutting down", "shutdown complete"] {
+        assert!(log.contains(l), "{log}");
+    }
+}
