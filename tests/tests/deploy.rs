@@ -321,3 +321,55 @@ fn logs_are_plain_stderr_lines_and_nofile_is_raised() {
         assert!(log.contains(l), "{log}");
     }
 }
+
+both_backends!(
+    fn zero_downtime_restart_with_reuse_port(backend: BackendKind) {
+        let echo = |port: &str| {
+            let mut cmd = Command::new(path("echo"));
+            cmd.args([
+                "--backend",
+                backend_arg(backend),
+                "--shards",
+                "2",
+                "--port",
+                port,
+            ])
+            .args(["--reuse-port", "--shutdown-grace-ms", "5000"]);
+            Example::spawn(cmd)
+        };
+        let mut old = echo("0");
+        let addr = old.listening();
+        // A request the old version is still receiving when it is told to stop.
+        let mut slow = Client::connect_addr(addr);
+        slow.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+        let mut new = echo(&addr.port().to_string());
+        new.listening();
+        old.signal(libc::SIGTERM);
+        old.wait_line("shutting down", Duration::from_secs(5))
+            .expect("old version drains");
+        // While the old version drains, every new connection is served (by the new one):
+        // the old listeners left the port at once.
+        std::thread::sleep(Duration::from_millis(100));
+        for i in 0..64 {
+            let mut c = Client::connect_addr(addr);
+            c.send(format!(
+                "GET /{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            ));
+            assert_eq!(c.response().status, 200, "connection {i}");
+        }
+        assert!(
+            matches!(old.child.try_wait(), Ok(None)),
+            "the old version should still be draining"
+        );
+        // The old version finishes its request and exits 0.
+        slow.send("cd");
+        let r = slow.response();
+        assert_eq!(r.status, 200);
+        assert!(r.closes());
+        let st = old.exit(Duration::from_secs(10)).expect("old exits");
+        assert!(st.success(), "{}", old.log_text());
+        let mut c = Client::connect_addr(addr);
+        c.send(get("/after"));
+        assert_eq!(c.response().status, 200);
+    }
+);
