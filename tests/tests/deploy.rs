@@ -217,9 +217,6 @@ fn systemd_flag_without_a_socket_is_an_error() {
 
 both_backends!(
     fn metrics_port_serves_prometheus_text(backend: BackendKind) {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let mport = probe.local_addr().unwrap().port();
-        drop(probe);
         let mut cmd = Command::new(path("echo"));
         cmd.args([
             "--backend",
@@ -229,17 +226,25 @@ both_backends!(
             "--port",
             "0",
         ])
-        .args(["--metrics-port", &mport.to_string()]);
+        .args(["--metrics-port", "0"]);
         let mut ex = Example::spawn(cmd);
         let addr = ex.listening();
-        ex.wait_line("metrics on", Duration::from_secs(5))
+        let line = ex
+            .wait_line("metrics on http://", Duration::from_secs(5))
             .expect("metrics line");
+        let maddr: std::net::SocketAddr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap()
+            .parse()
+            .unwrap();
         let mut c = Client::connect_addr(addr);
         for i in 0..7 {
             c.send(get(&format!("/{i}")));
             assert_eq!(c.response().status, 200);
         }
-        let mut m = Client::connect_addr(std::net::SocketAddr::from(([127, 0, 0, 1], mport)));
+        let mut m = Client::connect_addr(maddr);
         m.send(get("/metrics"));
         let r = m.response();
         assert_eq!(r.status, 200);
