@@ -16,7 +16,8 @@ pub(crate) enum Phase {
     Head,
     /// The body of the request whose response is last in `queue`.
     Body {
-        dec: BodyDecoder,
+        /// Boxed: most connections are not inside a body, and an idle one should be small.
+        dec: Box<BodyDecoder>,
         chan: Rc<BodyChan>,
     },
     /// Nothing more will be parsed (after an error or a closing response).

@@ -304,7 +304,7 @@ impl ShardState {
             framing => {
                 let chan = BodyChan::new(c.shared.clone());
                 c.phase = Phase::Body {
-                    dec: BodyDecoder::new(framing, &cfg.limits),
+                    dec: Box::new(BodyDecoder::new(framing, &cfg.limits)),
                     chan: chan.clone(),
                 };
                 Some(chan)
