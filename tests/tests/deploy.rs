@@ -378,3 +378,28 @@ both_backends!(
         assert_eq!(c.response().status, 200);
     }
 );
+
+#[test]
+fn a_second_signal_does_not_wait_for_the_drain() {
+    let mut cmd = Command::new(path("echo"));
+    cmd.args([
+        "--port",
+        "0",
+        "--shards",
+        "1",
+        "--shutdown-grace-ms",
+        "30000",
+    ]);
+    let mut ex = Example::spawn(cmd);
+    let addr = ex.listening();
+    let mut stuck = Client::connect_addr(addr);
+    stuck.send("GET /stuck HTTP/1.1\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    ex.signal(libc::SIGTERM);
+    ex.wait_line("shutting down", Duration::from_secs(5))
+        .expect("drain begins");
+    ex.signal(libc::SIGINT);
+    let st = ex.exit(Duration::from_secs(5)).expect("exits at once");
+    assert_eq!(st.code(), Some(1), "{}", ex.log_text());
+    assert!(ex.log_text().contains("SIGINT again"), "{}", ex.log_text());
+}

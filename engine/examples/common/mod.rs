@@ -142,11 +142,18 @@ impl Args {
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully and exits 0 (1 if a shard
-    /// failed).
+    /// failed, or at once with 1 on a second signal).
     pub fn run(&self, name: &str, served: Served) -> ! {
         let sig = signals::wait();
         let grace = Duration::from_millis(self.shutdown_grace_ms);
         tracing::info!("{name}: {sig}: shutting down (grace {grace:?})");
+        let who = name.to_string();
+        std::thread::spawn(move || {
+            // A second signal does not wait for the drain.
+            let sig = signals::wait();
+            tracing::warn!("{who}: {sig} again: exiting without waiting");
+            std::process::exit(1)
+        });
         let t0 = Instant::now();
         let res = served.server.shutdown(grace);
         if let Some(m) = served.metrics {
