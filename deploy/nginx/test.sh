@@ -57,8 +57,8 @@ http {
     include $dir/ringhttp.conf;
 }
 CONF
-"$NGINX" -t -p "$dir" -c "$dir/nginx.conf" 2>&1 | tail -1
-"$NGINX" -p "$dir" -c "$dir/nginx.conf"
+"$NGINX" -t -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 2>&1 | tail -1
+"$NGINX" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf"
 for _ in $(seq 50); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $FRONT)).close()" 2>/dev/null && break
   sleep 0.1
@@ -119,7 +119,7 @@ threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
 for t in threads:
     t.start()
 time.sleep(secs / 2)
-subprocess.run([nginx, "-p", d, "-c", f"{d}/nginx.conf", "-s", "reload"], check=True)
+subprocess.run([nginx, "-e", f"{d}/error.log", "-p", d, "-c", f"{d}/nginx.conf", "-s", "reload"], check=True)
 print("nginx -s reload sent", flush=True)
 for t in threads:
     t.join()
