@@ -29,6 +29,7 @@ pub mod error;
 pub mod proto;
 pub mod shard;
 
+pub use api::LiveConfig;
 pub use api::{
     Config, EncodedHeaders, Handlers, HeaderValue, Headers, ListenAddr, RemoteResponse, Request,
     Response, Server, ServerBuilder, StatsReader,

@@ -92,8 +92,7 @@ Object.defineProperties(proto, {
       if (this._rawHeaders === null) {
         this._rawHeaders = this._h !== 0
           ? native.reqRawHeaders(this._server._h, this._h)
-          : parseHead(this._rawHead !== undefined || this._text === null ? this._rawHead : this._text.slice(this._hs, this._he),
-            this._server.maxHeadersCount);
+          : parseHead(this._rawHead !== undefined || this._text === null ? this._rawHead : this._text.slice(this._hs, this._he));
       }
       return this._rawHeaders;
     },
@@ -106,7 +105,10 @@ Object.defineProperties(proto, {
         const raw = this.rawHeaders;
         const h = {};
         const join = this._server._joinDuplicateHeaders;
-        for (let i = 0; i < raw.length; i += 2) addHeaderLine(h, raw[i], raw[i + 1], join);
+        // As Node: rawHeaders has them all, `headers` the first maxHeadersCount (2000).
+        const max = this._server.maxHeadersCount;
+        const n = max > 0 ? Math.min(raw.length, max * 2) : max === 0 ? raw.length : Math.min(raw.length, 4000);
+        for (let i = 0; i < n; i += 2) addHeaderLine(h, raw[i], raw[i + 1], join);
         this._headers = h;
       }
       return this._headers;
@@ -168,12 +170,11 @@ Object.defineProperties(proto, {
 
 // rawHeaders from the request head's bytes (kept when the engine's request was released
 // before JS read the headers).
-function parseHead(s, max) {
+function parseHead(s) {
   const out = [];
   if (typeof s !== 'string') return out;
-  const limit = max ? max * 2 : Infinity;
   let i = s.indexOf('\n') + 1;
-  while (i > 0 && i < s.length && out.length < limit) {
+  while (i > 0 && i < s.length) {
     let j = s.indexOf('\n', i);
     if (j < 0) j = s.length;
     const end = j > i && s.charCodeAt(j - 1) === 13 ? j - 1 : j;
@@ -270,7 +271,7 @@ proto.setTimeout = function setTimeout(msecs, cb) {
 
 // 'close' on a request follows its response's 'close': ask for it when someone listens.
 function wantsClose(self, ev) {
-  if (ev === 'close' && self._res && !self._res._hooked) self._res._hook();
+  if ((ev === 'close' || ev === 'aborted') && self._res && !self._res._hooked) self._res._hook();
 }
 const readableOn = Readable.prototype.on;
 proto.on = proto.addListener = function on(ev, fn) {

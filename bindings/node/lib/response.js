@@ -105,6 +105,7 @@ Object.assign(proto, {
   _needDrain: false,
   _socket: null,
   _tmo: false,
+  _trailersAdded: false,
 });
 
 function accessor(name, get, set) {
@@ -118,6 +119,21 @@ function accessor(name, get, set) {
 }
 
 accessor('headersSent', function () { return this._frozen; });
+accessor('_headerSent', function () { return this._sent; });
+// Node's head text once writeHead() has run (read by middleware as "headers are out"); ours
+// is built by the engine, so this is its equivalent without Date/Connection.
+accessor('_header', function () {
+  if (!this._frozen) return null;
+  let s = `HTTP/1.1 ${this.statusCode} ${this.statusMessage || STATUS_CODES[this.statusCode] || 'unknown'}\r\n`;
+  const h = this._headStr();
+  if (h !== '') {
+    const parts = h.split('\0');
+    for (let i = 0; i < parts.length; i += 2) s += `${parts[i]}: ${parts[i + 1]}\r\n`;
+  }
+  return s + '\r\n';
+});
+accessor('_headers', function () { return this.getHeaders(); });
+accessor('strictContentLength', function () { return false; });
 accessor('finished', function () { return this._ended; });
 accessor('writableEnded', function () { return this._ended; });
 accessor('writableFinished', function () { return this._finished; });
@@ -256,6 +272,21 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
   return this;
 };
 proto.writeHeader = proto.writeHead;
+const writeHeadFn = proto.writeHead;
+
+// Node's implicit header (first write()/end() without writeHead()): `this.writeHead(statusCode)`,
+// the hook point of on-headers (express-session, compression, morgan, ...).
+proto._implicitHeader = function _implicitHeader() {
+  this.writeHead(this.statusCode);
+};
+const implicitHeaderFn = proto._implicitHeader;
+
+// Before the first write()/end() sends the head: when writeHead() was not called and
+// someone wrapped writeHead or _implicitHeader, go through them as Node does (the plain
+// path needs no call: the head is built from setHeader()'s headers directly).
+function implicitHeader(res) {
+  if (res.writeHead !== writeHeadFn || res._implicitHeader !== implicitHeaderFn) res._implicitHeader();
+}
 
 proto._mergeHeader = function _mergeHeader(k, v) {
   const key = lowerName(k);
@@ -470,6 +501,7 @@ proto.write = function write(chunk, encoding, cb) {
     return false;
   }
   chunk = normalizeChunk(chunk, encoding);
+  if (!this._frozen) implicitHeader(this);
   if (this._destroyed || this._h === 0) return false;
   let ok;
   if (!this._sent) {
@@ -513,6 +545,15 @@ proto.end = function end(chunk, encoding, cb) {
     return this;
   }
   if (chunk !== undefined && chunk !== null) chunk = normalizeChunk(chunk, encoding);
+  if (!this._frozen) {
+    implicitHeader(this);
+    if (this._ended) return this;
+  } else if (this._trailersAdded && !this._sent && chunk != null) {
+    // writeHead() + addTrailers() + end(data): trailers need chunked framing (as Node),
+    // which the Content-Length of a one-call end would rule out.
+    this.write(chunk);
+    chunk = undefined;
+  }
   if (typeof cb === 'function') this.once('finish', cb);
   if (this._destroyed || this._h === 0) {
     this._ended = true;
@@ -580,6 +621,7 @@ proto.addTrailers = function addTrailers(headers) {
     }
   }
   if (this._h !== 0) native.resTrailers(this._server._h, this._h, flat);
+  this._trailersAdded = true;
 };
 
 proto.setTimeout = function setTimeout(msecs, cb) {
@@ -662,10 +704,16 @@ proto._onClose = function _onClose() {
   const req = this.req;
   if (!req._closeEmitted) {
     req._closeEmitted = true;
+    // As Node's abortIncoming: a request whose response did not finish is 'aborted'.
+    const aborted = !this._finished && !req.aborted;
     if (Object.prototype.hasOwnProperty.call(req, '_readableState')) {
+      if (aborted && req.complete && !req.readableEnded) {
+        req.aborted = true;
+        req.emit('aborted');
+      }
       if (!req.destroyed) req.destroy();
-    } else if (req.listenerCount('close') > 0) {
-      if (!req.complete) {
+    } else if (req.listenerCount('close') > 0 || req.listenerCount('aborted') > 0) {
+      if (aborted) {
         req.aborted = true;
         req.emit('aborted');
       }

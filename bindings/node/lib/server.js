@@ -287,6 +287,8 @@ class Server extends EE {
     this._IncomingMessage = options.IncomingMessage || IncomingMessage;
     this._ServerResponse = options.ServerResponse || ServerResponse;
     this._joinDuplicateHeaders = !!options.joinDuplicateHeaders;
+    this._h = null;
+    this._live = { __proto__: null };
     this.timeout = 0;
     this.keepAliveTimeout = options.keepAliveTimeout ?? 5000;
     this.headersTimeout = options.headersTimeout ?? 60000;
@@ -295,8 +297,7 @@ class Server extends EE {
     this.maxRequestsPerSocket = 0;
     this.listening = false;
     this.backend = null;
-    this._h = null;
-    this._pendingListen = null;
+    this._handle = null;
     this._address = null;
     this._unixPath = null;
     this._unref = false;
@@ -360,29 +361,21 @@ class Server extends EE {
       e.code = 'ERR_SOCKET_BAD_PORT';
       throw e;
     }
-    if (this._h !== null || this._pendingListen !== null) {
+    if (this._h !== null) {
       const e = new Error('Listen method has been called more than once without closing.');
       e.code = 'ERR_SERVER_ALREADY_LISTEN';
       throw e;
     }
     if (cb) this.once('listening', cb);
-    // Like Node, the socket opens on the next tick: options set right after listen() apply.
-    this._pendingListen = { port, host, path, backlog, reusePort };
-    process.nextTick(() => this._doListen());
+    // Like Node for an IP host: bound at once (`listen(0); address().port` works), 'listening'
+    // (or 'error') on the next tick. Options changed later reach the shard (setOptions).
+    this._listen({ port, host, path, backlog, reusePort });
     return this;
   }
 
-  _doListen() {
-    const p = this._pendingListen;
-    if (p === null) return;
-    this._pendingListen = null;
+  _listen(p) {
     const opts = {
-      keepAliveTimeout: this.keepAliveTimeout,
-      headersTimeout: this.headersTimeout,
-      requestTimeout: this.requestTimeout,
-      timeout: this.timeout,
-      maxHeadersCount: this.maxHeadersCount == null ? 2000 : this.maxHeadersCount,
-      maxRequestsPerSocket: this.maxRequestsPerSocket || 0,
+      ...this._liveOptions(),
       maxHeaderSize: this._options.maxHeaderSize ?? http.maxHeaderSize,
       backlog: p.backlog,
       reusePort: p.reusePort,
@@ -420,7 +413,9 @@ class Server extends EE {
         }
         if (this._unref) native.setRef(h, false);
         this.listening = true;
-        this.emit('listening');
+        this._handle = new ListenHandle(this, h);
+        if (this._announce !== undefined) this._announce();
+        process.nextTick(emitListening, this, h);
         return;
       } catch (e) {
         lastErr = e;
@@ -432,7 +427,22 @@ class Server extends EE {
       lastErr.address = p.path ?? p.host;
       if (p.path === undefined) lastErr.port = p.port;
     }
-    this.emit('error', lastErr);
+    process.nextTick(() => this.emit('error', lastErr));
+  }
+
+  // The options Node reads per connection or request, as the engine takes them.
+  _liveOptions() {
+    const o = this._live;
+    return {
+      keepAliveTimeout: o.keepAliveTimeout,
+      headersTimeout: o.headersTimeout,
+      requestTimeout: o.requestTimeout,
+      timeout: o.timeout,
+      // Node keeps every header in rawHeaders and applies maxHeadersCount to `headers`
+      // only (incoming.js): the engine must not drop any.
+      maxHeadersCount: 0,
+      maxRequestsPerSocket: o.maxRequestsPerSocket || 0,
+    };
   }
 
   address() {
@@ -442,7 +452,7 @@ class Server extends EE {
 
   close(cb) {
     if (typeof cb === 'function') {
-      if (this._h === null && this._pendingListen === null) {
+      if (this._h === null) {
         this.once('close', () => {
           const e = new Error('Server is not running.');
           e.code = 'ERR_SERVER_NOT_RUNNING';
@@ -452,11 +462,9 @@ class Server extends EE {
         this.once('close', cb);
       }
     }
-    if (this._pendingListen !== null) {
-      this._pendingListen = null;
-      process.nextTick(() => this.emit('close'));
-    } else if (this._h !== null) {
+    if (this._h !== null) {
       this.listening = false;
+      this._handle = null;
       native.close(this._h);
     } else {
       process.nextTick(() => this.emit('close'));
@@ -466,6 +474,7 @@ class Server extends EE {
 
   _closed() {
     this._h = null;
+    this._handle = null;
     this.listening = false;
     if (this._unixPath !== null) {
       try {
@@ -545,6 +554,44 @@ class Server extends EE {
 
   [Symbol.asyncDispose]() {
     return new Promise((resolve) => this.close(() => resolve()));
+  }
+}
+
+// Node reads these per connection or request: a change after listen() goes to the shard.
+for (const name of ['timeout', 'keepAliveTimeout', 'headersTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket']) {
+  Object.defineProperty(Server.prototype, name, {
+    get() { return this._live[name]; },
+    set(v) {
+      if (this._live[name] === v) return;
+      this._live[name] = v;
+      if (this._h !== null) native.setOptions(this._h, this._liveOptions());
+    },
+    configurable: true,
+    enumerable: true,
+  });
+}
+
+// Node emits 'listening' on the next tick, and only if the server was not closed meanwhile.
+function emitListening(server, h) {
+  if (server.listening && server._h === h) server.emit('listening');
+}
+
+// What `server._handle` is while listening (Node's TCP handle): supertest and others only
+// test it for presence; ref/unref/close act on the server.
+class ListenHandle {
+  constructor(server, h) {
+    this._server = server;
+    this._h = h;
+    this.fd = -1;
+  }
+
+  ref() { this._server.ref(); }
+  unref() { this._server.unref(); }
+  close(cb) { this._server.close(cb); }
+  getsockname(out) {
+    const a = this._server.address();
+    if (a !== null && typeof a === 'object') Object.assign(out, a);
+    return 0;
   }
 }
 

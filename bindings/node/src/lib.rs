@@ -22,7 +22,8 @@ use std::time::Duration;
 use napi::sys;
 use napi_util::*;
 use ringhttp::{
-    BackendKind, ConnInfo, EncodedHeaders, Request, Response, ServerBuilder, Shard, ShardHandle,
+    BackendKind, ConnInfo, EncodedHeaders, LiveConfig, Request, Response, ServerBuilder, Shard,
+    ShardHandle,
 };
 use slab::Slab;
 
@@ -944,6 +945,26 @@ fn close_idle(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
+/// setOptions(server, opts): `timeout`, `keepAliveTimeout`, `headersTimeout`,
+/// `requestTimeout`, `maxHeadersCount`, `maxRequestsPerSocket` changed after listen()
+/// (Node reads them per connection); applied by the shard at its next turn.
+fn set_options(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let (env, opts) = (cx.env, cx.arg(1));
+    let ms = |name| opt_ms(env, opts, name).unwrap_or_default();
+    let n = |name| opt_n(env, opts, name).unwrap_or_default();
+    let live = LiveConfig {
+        timeout: ms(c"timeout"),
+        keep_alive_timeout: ms(c"keepAliveTimeout"),
+        headers_timeout: ms(c"headersTimeout"),
+        request_timeout: ms(c"requestTimeout"),
+        max_headers_count: n(c"maxHeadersCount"),
+        max_requests_per_socket: n(c"maxRequestsPerSocket"),
+    };
+    srv.handle.post(move |st| st.set_live_config(live));
+    Ok(cx.undefined())
+}
+
 fn close_all(cx: &Cx) -> JsResult<Value> {
     let srv = server(cx, 0)?;
     srv.handle.post(|st| st.close_all_connections());
@@ -1584,6 +1605,7 @@ exports! {
     c"close" => close,
     c"closeIdle" => close_idle,
     c"closeAll" => close_all,
+    c"setOptions" => set_options,
     c"setRef" => set_ref,
     c"connections" => connections,
     c"stats" => stats,

@@ -12,7 +12,7 @@ pub(crate) mod response;
 mod server;
 mod socket;
 
-pub use crate::shard::Config;
+pub use crate::shard::{Config, LiveConfig};
 pub use encoded::EncodedHeaders;
 pub use handlers::Handlers;
 pub(crate) use handlers::SharedHandlers;

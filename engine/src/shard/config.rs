@@ -44,6 +44,50 @@ pub struct Config {
     pub linger: Duration,
 }
 
+/// The options Node reads per connection or per request, so they may change while a shard
+/// runs ([`ShardState::set_live_config`](crate::ShardState::set_live_config)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveConfig {
+    pub timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    pub headers_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_headers_count: usize,
+    pub max_requests_per_socket: usize,
+}
+
+impl LiveConfig {
+    /// `Keep-Alive: timeout=N[, max=M]\r\n` (empty without a keepAliveTimeout), and the
+    /// same after `Connection: keep-alive\r\n`.
+    pub(crate) fn keep_alive_lines(&self) -> (Vec<u8>, Vec<u8>) {
+        let header = match self.keep_alive_timeout.as_secs() {
+            _ if self.keep_alive_timeout.is_zero() => Vec::new(),
+            // Node adds `, max=N` when maxRequestsPerSocket is set.
+            secs => match self.max_requests_per_socket {
+                0 => format!("Keep-Alive: timeout={secs}\r\n"),
+                max => format!("Keep-Alive: timeout={secs}, max={max}\r\n"),
+            }
+            .into_bytes(),
+        };
+        let lines = [&b"Connection: keep-alive\r\n"[..], &header].concat();
+        (header, lines)
+    }
+}
+
+impl Config {
+    /// The options that can change while a shard runs, as configured.
+    pub fn live(&self) -> LiveConfig {
+        LiveConfig {
+            timeout: self.timeout,
+            keep_alive_timeout: self.keep_alive_timeout,
+            headers_timeout: self.headers_timeout,
+            request_timeout: self.request_timeout,
+            max_headers_count: self.max_headers_count,
+            max_requests_per_socket: self.max_requests_per_socket,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

@@ -13,7 +13,7 @@ use super::body::BodyChan;
 use super::date::DateCache;
 use super::remote::Remote;
 use super::slot::ResSlot;
-use super::Config;
+use super::{Config, LiveConfig};
 
 /// Per-shard context behind an `Rc`.
 pub(crate) struct ShardCtx {
@@ -24,9 +24,12 @@ pub(crate) struct ShardCtx {
     pub date: RefCell<DateCache>,
     /// `Keep-Alive: timeout=N\r\n` for keepAliveTimeout (empty when it is zero),
     /// formatted once.
-    pub keep_alive_header: Vec<u8>,
+    pub keep_alive_header: RefCell<Vec<u8>>,
     /// `Connection: keep-alive\r\n` followed by `keep_alive_header`.
-    pub keep_alive_lines: Vec<u8>,
+    pub keep_alive_lines: RefCell<Vec<u8>>,
+    /// The options that may change while the shard runs (Node reads them per connection);
+    /// the timeouts and per-socket limits are read here, not from `config`.
+    pub live: Cell<LiveConfig>,
     pub config: Arc<Config>,
     /// Finished response slots kept for reuse (their buffers keep their capacity).
     pub slot_pool: RefCell<Vec<Rc<ResSlot>>>,
@@ -46,19 +49,16 @@ pub(crate) struct ShardCtx {
 }
 
 impl ShardCtx {
-    pub(super) fn new(
-        date: DateCache,
-        keep_alive_header: Vec<u8>,
-        config: Arc<Config>,
-        remote: Arc<Remote>,
-    ) -> ShardCtx {
-        let keep_alive_lines = [&b"Connection: keep-alive\r\n"[..], &keep_alive_header].concat();
+    pub(super) fn new(date: DateCache, config: Arc<Config>, remote: Arc<Remote>) -> ShardCtx {
+        let live = config.live();
+        let (keep_alive_header, keep_alive_lines) = live.keep_alive_lines();
         ShardCtx {
             dirty: RefCell::new(Vec::new()),
             body_ready: RefCell::new(Vec::new()),
             date: RefCell::new(date),
-            keep_alive_header,
-            keep_alive_lines,
+            keep_alive_header: RefCell::new(keep_alive_header),
+            keep_alive_lines: RefCell::new(keep_alive_lines),
+            live: Cell::new(live),
             config,
             slot_pool: RefCell::new(Vec::new()),
             out_bufs: RefCell::new(Vec::new()),

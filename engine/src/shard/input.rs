@@ -80,7 +80,10 @@ impl ShardState {
         }
         match c.life {
             Life::Open if c.queue.is_empty() && c.unsent() == 0 => self.abort(idx),
-            // Answer what was asked, then close.
+            // As Node's server (no allowHalfOpen): a response still being produced is
+            // aborted ('close' without 'finish': the app learns the client left)...
+            Life::Open if c.queue.iter().any(|s| !s.is_ended()) => self.abort(idx),
+            // ...while responses already complete go out, then the connection closes.
             Life::Open => c.life = Life::Draining,
             Life::Lingering => self.abort(idx),
             _ => {}
@@ -238,7 +241,7 @@ impl ShardState {
             head,
             conn: c.shared.clone(),
             body: None,
-            max_headers: match self.ctx.config.max_headers_count {
+            max_headers: match self.ctx.live.get().max_headers_count {
                 0 => usize::MAX,
                 n => n,
             },
@@ -275,6 +278,7 @@ impl ShardState {
     fn start_request(&mut self, idx: usize, bytes: &[u8], head: RequestHead) {
         let ctx = self.ctx.clone();
         let cfg = &ctx.config;
+        let live = ctx.live.get();
         if let Framing::Length(n) = head.framing {
             if cfg.max_body_size.is_some_and(|max| n > max) {
                 self.client_error(idx, ParseError::BodyTooLarge);
@@ -286,7 +290,7 @@ impl ShardState {
         let c = &mut self.conns[idx];
         c.requests += 1;
         let last_allowed =
-            cfg.max_requests_per_socket != 0 && c.requests >= cfg.max_requests_per_socket;
+            live.max_requests_per_socket != 0 && c.requests >= live.max_requests_per_socket;
         let keep_alive = head.keep_alive && !self.closing && !last_allowed;
         {
             let mut st = slot.st.borrow_mut();
@@ -325,10 +329,10 @@ impl ShardState {
             head,
             conn: c.shared.clone(),
             body,
-            max_headers: if cfg.max_headers_count == 0 {
+            max_headers: if live.max_headers_count == 0 {
                 usize::MAX
             } else {
-                cfg.max_headers_count
+                live.max_headers_count
             },
         };
         let handler = match expect {

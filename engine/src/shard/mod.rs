@@ -31,7 +31,7 @@ use slab::Slab;
 
 use crate::backend::{self, Backend, BackendKind, Event, Recv};
 use crate::error::{Error, ErrorKind};
-pub use config::Config;
+pub use config::{Config, LiveConfig};
 use conn::{Conn, Life};
 use ctx::{ConnShared, ShardCtx};
 pub use handlers::Handlers;
@@ -153,21 +153,7 @@ impl Shard {
             .submit()
             .map_err(|e| Error::io(ErrorKind::Backend, "first submit", e))?;
         let now = Instant::now();
-        let keep_alive_header = match config.keep_alive_timeout.as_secs() {
-            _ if config.keep_alive_timeout.is_zero() => Vec::new(),
-            // Node adds `, max=N` when maxRequestsPerSocket is set.
-            secs => match config.max_requests_per_socket {
-                0 => format!("Keep-Alive: timeout={secs}\r\n"),
-                max => format!("Keep-Alive: timeout={secs}, max={max}\r\n"),
-            }
-            .into_bytes(),
-        };
-        let ctx = Rc::new(ShardCtx::new(
-            date::DateCache::new(),
-            keep_alive_header,
-            config,
-            remote,
-        ));
+        let ctx = Rc::new(ShardCtx::new(date::DateCache::new(), config, remote));
         let server_timeout = ctx.config.timeout;
         let st = ShardState {
             ctx,

@@ -141,10 +141,14 @@ impl ResSlot {
             Some(conn) => {
                 let ctx = &conn.ctx;
                 let date = ctx.date.borrow();
+                let (lines, header) = (
+                    ctx.keep_alive_lines.borrow(),
+                    ctx.keep_alive_header.borrow(),
+                );
                 let lines = EngineLines {
                     date: date.line(),
-                    keep_alive_lines: &ctx.keep_alive_lines,
-                    keep_alive_header: &ctx.keep_alive_header,
+                    keep_alive_lines: &lines,
+                    keep_alive_header: &header,
                 };
                 end.write(&mut st.buf, &lines)
             }

@@ -24,7 +24,7 @@ use super::conn::{Deadline, Life, Phase};
 use super::ctx::ConnShared;
 use super::input::default_error_response;
 use super::stats::TimeoutKind;
-use super::{panic_message, ConnInfo, ShardState};
+use super::{panic_message, ConnInfo, LiveConfig, ShardState};
 use crate::error::{Error, ErrorKind};
 
 const IDLE_BIT: u64 = 1 << 31;
@@ -91,7 +91,7 @@ impl ShardState {
     }
 
     fn duration(&self, kind: Deadline) -> Duration {
-        let cfg = &self.ctx.config;
+        let cfg = self.ctx.live.get();
         match kind {
             // The head is also part of the request: requestTimeout bounds it as well.
             Deadline::Headers => match (cfg.headers_timeout, cfg.request_timeout) {
@@ -101,7 +101,7 @@ impl ShardState {
             },
             Deadline::Request => cfg.request_timeout,
             Deadline::KeepAlive => cfg.keep_alive_timeout,
-            Deadline::Linger => cfg.linger,
+            Deadline::Linger => self.ctx.config.linger,
         }
     }
 
@@ -191,6 +191,21 @@ impl ShardState {
     /// accepted from now on (open connections keep theirs). Zero disables.
     pub fn set_timeout(&mut self, d: Duration) {
         self.server_timeout = d;
+    }
+
+    /// Node's per-connection options changed while the shard runs: `timeout` applies to
+    /// connections accepted from now on, keepAliveTimeout to the next idle period,
+    /// headersTimeout/requestTimeout to the next request, maxHeadersCount and
+    /// maxRequestsPerSocket to the next request parsed.
+    pub fn set_live_config(&mut self, live: LiveConfig) {
+        if self.ctx.live.get() == live {
+            return;
+        }
+        self.server_timeout = live.timeout;
+        let (header, lines) = live.keep_alive_lines();
+        *self.ctx.keep_alive_header.borrow_mut() = header;
+        *self.ctx.keep_alive_lines.borrow_mut() = lines;
+        self.ctx.live.set(live);
     }
 
     /// The inactivity timeout new connections get (`server.timeout`).

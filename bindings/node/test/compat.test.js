@@ -1,0 +1,142 @@
+'use strict';
+// Node behaviour that frameworks and middleware rely on beyond the documented API
+// (synchronous listen, _handle, the writeHead hook point, options changed after listen,
+// client aborts, trailers). Same suite against Node's http with RINGHTTP_IMPL=node.
+const test = require('node:test');
+const assert = require('node:assert');
+const { http, listen, close, raw } = require('./helpers');
+
+const get = (port, path, headers = '') => raw(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`);
+
+test('listen(0) binds at once; listening on the next tick; _handle while listening', async () => {
+  const server = http.createServer((req, res) => res.end('ok'));
+  let listened = false;
+  server.on('listening', () => { listened = true; });
+  assert.strictEqual(server._handle, null);
+  server.listen(0);
+  assert.ok(server.address().port > 0);
+  assert.ok(server._handle);
+  assert.strictEqual(listened, false);
+  await new Promise((r) => process.nextTick(r));
+  assert.strictEqual(listened, true);
+  assert.match(await get(server.address().port, '/'), /\r\n\r\nok$/);
+  await close(server);
+  assert.strictEqual(server._handle, null);
+  assert.strictEqual(server.address(), null);
+  // Closed before the tick: no 'listening'.
+  const s2 = http.createServer();
+  s2.on('listening', () => assert.fail('listening after close'));
+  s2.listen(0);
+  await close(s2);
+});
+
+test('a wrapped writeHead is the hook point of the implicit header (on-headers)', async () => {
+  const server = http.createServer((req, res) => {
+    assert.strictEqual(typeof res._implicitHeader, 'function');
+    assert.ok(!res._header);
+    const orig = res.writeHead;
+    res.writeHead = function (...args) {
+      this.setHeader('X-Hooked', String(this.statusCode));
+      return orig.apply(this, args);
+    };
+    res.statusCode = 201;
+    if (req.url === '/write') {
+      res.write('a');
+      assert.ok(res.headersSent);
+      assert.match(res._header, /^HTTP\/1\.1 201 Created\r\n/);
+      res.end('b');
+    } else {
+      res.end('ab');
+    }
+  });
+  const port = await listen(server);
+  for (const path of ['/end', '/write']) {
+    const out = await get(port, path);
+    assert.match(out, /^HTTP\/1\.1 201 Created\r\n/);
+    assert.match(out, /\r\nX-Hooked: 201\r\n/i);
+  }
+  await close(server);
+});
+
+test('options set after listen() apply to the next connection', async () => {
+  const server = http.createServer((req, res) => res.end(`${req.rawHeaders.length / 2}/${Object.keys(req.headers).length}`));
+  const port = await listen(server);
+  server.keepAliveTimeout = 7000;
+  server.maxHeadersCount = 5;
+  const many = Array.from({ length: 20 }, (_, i) => `X-H${i}: ${i}\r\n`).join('');
+  const out = await raw(port, `GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`, { until: (s) => /\r\n\r\n[\d/]+$/.test(s) });
+  // maxHeadersCount limits `headers`, not rawHeaders (Node's rule).
+  assert.match(out, /\r\nKeep-Alive: timeout=7\r\n/);
+  assert.match(out, /\r\n\r\n21\/5$/);
+  server.maxRequestsPerSocket = 3;
+  const out2 = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { until: (s) => /\r\n\r\n[\d/]+$/.test(s) });
+  assert.match(out2, /\r\nKeep-Alive: timeout=7, max=3\r\n/);
+  await close(server);
+});
+
+test('a client that goes away before the response: aborted, close without finish', async () => {
+  let seen;
+  const done = new Promise((r) => { seen = r; });
+  const server = http.createServer((req, res) => {
+    const ev = [];
+    req.on('aborted', () => ev.push('req aborted'));
+    res.on('finish', () => ev.push('res finish'));
+    res.on('close', () => {
+      ev.push('res close');
+      setTimeout(() => seen({ ev, aborted: req.aborted, ended: res.writableEnded, finished: res.writableFinished }), 20);
+    });
+  });
+  const port = await listen(server);
+  await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 100 });
+  const r = await Promise.race([done, new Promise((t) => setTimeout(() => t('no close'), 2000))]);
+  assert.deepStrictEqual(r, { ev: ['req aborted', 'res close'], aborted: true, ended: false, finished: false });
+  await close(server);
+});
+
+test('socket.destroy(err) emits error on the socket', async () => {
+  let result;
+  const done = new Promise((r) => { result = r; });
+  const server = http.createServer((req, res) => {
+    const sock = req.socket;
+    sock.on('error', (e) => result(e.message));
+    sock.destroy(new Error('bad client'));
+  });
+  const port = await listen(server);
+  await get(port, '/');
+  assert.strictEqual(await done, 'bad client');
+  await close(server);
+});
+
+test('trailers after writeHead() + end(data) go out chunked', async () => {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { Trailer: 'X-T' });
+    res.addTrailers({ 'X-T': 'v' });
+    res.end('data');
+  });
+  const port = await listen(server);
+  const out = await get(port, '/');
+  assert.match(out, /\r\nTransfer-Encoding: chunked\r\n/);
+  assert.match(out, /\r\n\r\n4\r\ndata\r\n0\r\nX-T: v\r\n\r\n$/);
+  await close(server);
+});
+
+test('res state flags and Node error codes', async () => {
+  const checks = [];
+  const server = http.createServer((req, res) => {
+    checks.push([res.writableEnded, res.writableFinished, typeof res.strictContentLength, req.complete]);
+    res.on('finish', () => {
+      checks.push([res.writableEnded, res.writableFinished]);
+    });
+    assert.throws(() => res.getHeader(1), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => res.setHeader('a b', 'c'), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    assert.throws(() => res.setHeader('a', undefined), { code: 'ERR_HTTP_INVALID_HEADER_VALUE' });
+    res.end('x');
+    checks.push([res.writableEnded]);
+    assert.throws(() => res.setHeader('a', 'b'), { code: 'ERR_HTTP_HEADERS_SENT' });
+  });
+  const port = await listen(server);
+  await get(port, '/');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepStrictEqual(checks, [[false, false, 'boolean', false], [true], [true, true]]);
+  await close(server);
+});
