@@ -241,7 +241,7 @@ proto._onAborted = function _onAborted() {
 };
 
 proto._destroy = function _destroy(err, cb) {
-  if (!this.complete) {
+  if (!this.complete && !this.aborted) {
     this.aborted = true;
     this.emit('aborted');
   }

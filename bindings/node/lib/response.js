@@ -7,6 +7,7 @@ const EE = require('events');
 const { STATUS_CODES } = require('http');
 const native = require('./native');
 const { F_BODY } = require('./incoming');
+const { Socket } = require('./socket');
 
 const WF_NO_DATE = 1;
 const RM_BITS = {
@@ -125,7 +126,8 @@ accessor('_headerSent', function () { return this._sent; });
 accessor('_header', function () {
   if (!this._frozen) return null;
   let s = `HTTP/1.1 ${this.statusCode} ${this.statusMessage || STATUS_CODES[this.statusCode] || 'unknown'}\r\n`;
-  const h = this._headStr();
+  // (_buildHeadStr, not _headStr: that one counts header sets for the slot cache.)
+  const h = this._buildHeadStr();
   if (h !== '') {
     const parts = h.split('\0');
     for (let i = 0; i < parts.length; i += 2) s += `${parts[i]}: ${parts[i + 1]}\r\n`;
@@ -316,6 +318,18 @@ let seenNext = 0;
 // The set being stored by the native call in progress (committed when it returns).
 let pendingKV = null;
 let pendingSlot = 0;
+// The addon keeps the slots per server: the cache above is for this server's (the last
+// one that sent a head); another server starts it afresh.
+let slotServer = null;
+
+function resetSlots(h) {
+  slotServer = h;
+  slotKV.fill(null);
+  seen.fill(null);
+  slotNext = 0;
+  slotLast = 0;
+  seenNext = 0;
+}
 
 function matchObj(kv, o) {
   let i = 0;
@@ -372,6 +386,7 @@ function sameKV(a, b) {
 // The head argument of the native call: a slot number, or the string (see nPairs).
 proto._headStr = function _headStr() {
   pendingKV = null;
+  if (this._server._h !== slotServer) resetSlots(this._server._h);
   const o = this._whObj;
   const h = this._hdrs;
   if ((h === null) === (o === null)) {
@@ -635,6 +650,14 @@ proto.setTimeout = function setTimeout(msecs, cb) {
   return this;
 };
 
+function closedSocket(server) {
+  const s = new Socket(server, -1);
+  s.destroyed = true;
+  s.readable = false;
+  s.writable = false;
+  return s;
+}
+
 // The engine's request/response are going away: forget their timeout routing.
 function dropTimeouts(res) {
   const req = res.req;
@@ -671,7 +694,7 @@ proto._hook = function _hook() {
 // Frees the engine's request/response once nothing can use them any more.
 proto._maybeRelease = function _maybeRelease() {
   const req = this.req;
-  if (this._h === 0 || !this._ended || (this._hooked && !this._closed) ||
+  if (this._h === 0 || (!this._ended && !this._closed) || (this._hooked && !this._closed) ||
       (req._bodyId !== 0 && !req._bodyDone)) {
     return;
   }
@@ -696,27 +719,28 @@ proto._onClose = function _onClose() {
   this._server._responses.delete(this._h);
   if (this._closed) return;
   this._closed = true;
-  if (!this._ended) this._ended = true;
   this._maybeRelease();
-  this._socket = null;
-  if (!this._finished) this._destroyed = true;
-  this.emit('close');
+  if (this._finished) {
+    this._socket = null;
+  } else {
+    // As Node, an aborted response keeps its (now closed) socket: on-finished & co. read
+    // `res.socket.writable` to see that it is over.
+    this._destroyed = true;
+    if (this._socket === null) this._socket = this.req._socket || closedSocket(this._server);
+  }
   const req = this.req;
+  // As Node's abortIncoming: a request whose response did not finish is 'aborted' first,
+  // then the response's 'close', then the request's.
+  if (!this._finished && !req.aborted && !req._closeEmitted) {
+    req.aborted = true;
+    req.emit('aborted');
+  }
+  this.emit('close');
   if (!req._closeEmitted) {
     req._closeEmitted = true;
-    // As Node's abortIncoming: a request whose response did not finish is 'aborted'.
-    const aborted = !this._finished && !req.aborted;
     if (Object.prototype.hasOwnProperty.call(req, '_readableState')) {
-      if (aborted && req.complete && !req.readableEnded) {
-        req.aborted = true;
-        req.emit('aborted');
-      }
       if (!req.destroyed) req.destroy();
-    } else if (req.listenerCount('close') > 0 || req.listenerCount('aborted') > 0) {
-      if (aborted) {
-        req.aborted = true;
-        req.emit('aborted');
-      }
+    } else if (req.listenerCount('close') > 0) {
       req.emit('close');
     }
   }
