@@ -265,7 +265,9 @@ proto.setTimeout = function setTimeout(msecs, cb) {
     this._server._reqTimeouts.set(this._h, this);
     native.msgTimeout(this._server._h, this._h, msecs, false);
   }
-  this.socket.setTimeout(msecs);
+  const s = this.socket;
+  if (typeof s._noteTimeout === 'function') s._noteTimeout(msecs);
+  else s.setTimeout(msecs);
   return this;
 };
 

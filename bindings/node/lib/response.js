@@ -646,7 +646,9 @@ proto.setTimeout = function setTimeout(msecs, cb) {
     this._server._resTimeouts.set(this._h, this);
     native.msgTimeout(this._server._h, this._h, msecs, true);
   }
-  if (this.socket) this.socket.setTimeout(msecs);
+  const s = this.socket;
+  if (s && typeof s._noteTimeout === 'function') s._noteTimeout(msecs);
+  else if (s) s.setTimeout(msecs);
   return this;
 };
 

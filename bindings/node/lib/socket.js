@@ -65,7 +65,15 @@ class Socket extends EE {
   setTimeout(ms, cb) {
     this._timeoutMs = ms;
     if (typeof cb === 'function') this.once('timeout', cb);
+    if (this._fd >= 0 && this._capture === null && this.server._h !== null) {
+      native.connTimeout(this.server._h, this._fd, ms);
+    }
     return this;
+  }
+
+  // req/res.setTimeout: the engine already has the per-message timeout; only note it.
+  _noteTimeout(ms) {
+    this._timeoutMs = ms;
   }
   setNoDelay() { return this; }
   setKeepAlive() { return this; }

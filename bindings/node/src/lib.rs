@@ -1463,6 +1463,22 @@ fn conn_destroy(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
+/// connTimeout(server, fd, ms): `req.socket.setTimeout(ms)`, the connection's inactivity
+/// timeout from now on (zero disables); expiry comes back as EV_TIMEOUT.
+fn conn_timeout(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    let d = Duration::from_millis(get_f64(env, cx.arg(2)).unwrap_or(0.0).max(0.0) as u64);
+    if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+        srv.handle.post(move |st| {
+            st.set_connection_timeout(id, d);
+        });
+    }
+    srv.js.kick();
+    Ok(cx.undefined())
+}
+
 /// Runs `f` on the raw socket `(server, id)` of the first two arguments (no-op once gone).
 fn with_sock<R>(cx: &Cx, f: impl FnOnce(&ringhttp::api::Socket) -> R) -> JsResult<Option<R>> {
     let srv = server(cx, 0)?;
@@ -1621,6 +1637,7 @@ exports! {
     c"reqPause" => req_pause,
     c"release" => release,
     c"connDestroy" => conn_destroy,
+    c"connTimeout" => conn_timeout,
     c"sockWrite" => sock_write,
     c"sockEnd" => sock_end,
     c"sockDestroy" => sock_destroy,

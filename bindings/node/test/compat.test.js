@@ -140,3 +140,22 @@ test('res state flags and Node error codes', async () => {
   assert.deepStrictEqual(checks, [[false, false, 'boolean', false], [true], [true, true]]);
   await close(server);
 });
+
+test('req.socket.setTimeout() is enforced: timeout, then the connection is destroyed', async () => {
+  let seen;
+  const done = new Promise((r) => { seen = r; });
+  const server = http.createServer((req, res) => {
+    const t0 = Date.now();
+    let timedOut = false;
+    req.socket.setTimeout(150);
+    req.socket.on('timeout', () => { timedOut = true; req.socket.destroy(); });
+    res.on('close', () => seen({ timedOut, ms: Date.now() - t0 }));
+  });
+  const port = await listen(server);
+  const out = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 3000 });
+  assert.strictEqual(out, '');
+  const r = await done;
+  assert.strictEqual(r.timedOut, true);
+  assert.ok(r.ms >= 100 && r.ms < 1500, `closed after ${r.ms} ms`);
+  await close(server);
+});

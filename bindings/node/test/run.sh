@@ -5,10 +5,15 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 # devDependencies from the registry: `ws` (the WebSocket upgrade test; skipped without it),
-# typescript and @types/node (the type check below; required).
-[ -d node_modules/ws ] && [ -d node_modules/typescript ] && [ -d node_modules/@types/node ] \
-  || npm install --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 \
-  || echo "npm install failed: the ws round-trip test will be skipped, the type check fails"
+# typescript and @types/node (the type check below; required), the frameworks and
+# middleware of test/middleware.test.js (skipped without them).
+missing=0
+for d in ws typescript @types/node express express-session compression morgan cookie-parser \
+  multer helmet cors koa @koa/router supertest; do
+  [ -d "node_modules/$d" ] || missing=1
+done
+[ "$missing" = 0 ] || npm install --no-audit --no-fund --ignore-scripts >/dev/null 2>&1 \
+  || echo "npm install failed: the ws and middleware tests will be skipped, the type check fails"
 node build.js
 status=0
 for impl in ringhttp node; do

@@ -225,6 +225,19 @@ impl ShardState {
         }
     }
 
+    /// `socket.setTimeout(d)` for the connection with [`ConnInfo::id`] `id`: its inactivity
+    /// timeout from now on, for the rest of the connection (zero disables; a per-message
+    /// timeout is replaced). The timer restarts now. False if the connection is gone.
+    pub fn set_connection_timeout(&mut self, id: u64, d: Duration) -> bool {
+        let Some(idx) = self.conn_by_id(id) else {
+            return false;
+        };
+        let c = &mut self.conns[idx];
+        c.inactivity = Inactivity { base: d, msg: None };
+        self.touch(idx);
+        true
+    }
+
     /// `socket.end()` for the connection with [`ConnInfo::id`] `id`: no further requests
     /// are read; the responses already under way are finished, then it closes. False if
     /// it is already gone.
