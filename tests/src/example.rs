@@ -96,6 +96,15 @@ impl Example {
         rest.split_whitespace().next().unwrap().parse().unwrap()
     }
 
+    /// The address of the `--metrics-port` endpoint, from its log line.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        let line = self
+            .wait_line("metrics on http://", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no metrics line; log: {:#?}", self.log));
+        let rest = line.split("http://").nth(1).unwrap();
+        rest.split('/').next().unwrap().parse().unwrap()
+    }
+
     /// Sends a signal to the process.
     pub fn signal(&self, sig: libc::c_int) {
         // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
@@ -134,5 +143,69 @@ impl Drop for Example {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// The sum over shards of the Prometheus metric `name` served at `maddr`/metrics.
+pub fn metric(maddr: SocketAddr, name: &str) -> u64 {
+    let mut c = crate::Client::connect_addr(maddr);
+    c.send(crate::get("/metrics"));
+    let text = c.response().text();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Waits (bounded) until the server has read `bytes` bytes in total: what the test sent
+/// is in the shard, not just in the kernel, before the test acts on it.
+pub fn wait_bytes_in(maddr: SocketAddr, bytes: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = metric(maddr, "ringhttp_received_bytes_total");
+        if n >= bytes {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server read {n} of {bytes} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Listening TCP sockets on `port` (IPv4 and IPv6), from /proc/net/tcp{,6}.
+pub fn listeners_on(port: u16) -> usize {
+    let want = format!(":{port:04X} ");
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                // local_address is field 1, st (0A = LISTEN) field 3.
+                .filter(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.len() > 3 && format!("{} ", &f[1][f[1].len() - 5..]) == want && f[3] == "0A"
+                })
+                .map(|_| ())
+                .collect::<Vec<_>>()
+        })
+        .count()
+}
+
+/// Waits (bounded) until exactly `n` sockets listen on `port`.
+pub fn wait_listeners(port: u16, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let have = listeners_on(port);
+        if have == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{have} listeners on port {port}, want {n}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

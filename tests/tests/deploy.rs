@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ringhttp_tests::example::{backend_arg, path, Example};
+use ringhttp_tests::example::{backend_arg, path, wait_bytes_in, wait_listeners, Example};
 use ringhttp_tests::*;
 
 fn hello(backend: BackendKind, args: &[&str]) -> Command {
@@ -79,34 +79,32 @@ both_backends!(
             "--port",
             "0",
         ])
-        .args(["--shutdown-grace-ms", "2000"]);
+        .args(["--shutdown-grace-ms", "2000", "--metrics-port", "0"]);
         let mut ex = Example::spawn(cmd);
         let addr = ex.listening();
+        let maddr = ex.metrics_addr();
         // An idle keep-alive connection (one request answered), a request whose head and
         // half its body are in, and one that will never finish.
         let mut idle = Client::connect_addr(addr);
         idle.send(get("/idle"));
         assert_eq!(idle.response().status, 200);
         let mut half = Client::connect_addr(addr);
-        half.send("POST /half HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+        let half_req = "POST /half HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello";
+        half.send(half_req);
         let mut stuck = Client::connect_addr(addr);
-        stuck.send("GET /stuck HTTP/1.1\r\nHost: t\r\n");
-        std::thread::sleep(Duration::from_millis(200));
+        let stuck_req = "GET /stuck HTTP/1.1\r\nHost: t\r\n";
+        stuck.send(stuck_req);
+        // The shards have read both partial requests (not just the kernel).
+        let sent = get("/idle").len() + half_req.len() + stuck_req.len();
+        wait_bytes_in(maddr, sent as u64);
         let t0 = std::time::Instant::now();
         ex.signal(libc::SIGTERM);
         ex.wait_line("SIGTERM: shutting down", Duration::from_secs(5))
             .expect("shutdown begins");
         // The idle connection is closed; new connections are refused.
         idle.expect_closed();
-        let refused = (0..100).any(|_| {
-            let r = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1));
-            if r.is_err() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-            false
-        });
-        assert!(refused, "new connections still accepted during the drain");
+        wait_listeners(addr.port(), 0);
+        assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
         // The half-received request completes and is answered, with Connection: close.
         half.send("world");
         let r = half.response();
@@ -339,22 +337,32 @@ both_backends!(
                 "--port",
                 port,
             ])
-            .args(["--reuse-port", "--shutdown-grace-ms", "5000"]);
+            .args([
+                "--reuse-port",
+                "--shutdown-grace-ms",
+                "5000",
+                "--metrics-port",
+                "0",
+            ]);
             Example::spawn(cmd)
         };
         let mut old = echo("0");
         let addr = old.listening();
+        let old_metrics = old.metrics_addr();
         // A request the old version is still receiving when it is told to stop.
         let mut slow = Client::connect_addr(addr);
-        slow.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+        let req = "POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab";
+        slow.send(req);
+        wait_bytes_in(old_metrics, req.len() as u64);
         let mut new = echo(&addr.port().to_string());
         new.listening();
+        wait_listeners(addr.port(), 4);
         old.signal(libc::SIGTERM);
         old.wait_line("shutting down", Duration::from_secs(5))
             .expect("old version drains");
-        // While the old version drains, every new connection is served (by the new one):
-        // the old listeners left the port at once.
-        std::thread::sleep(Duration::from_millis(100));
+        // The old listeners leave the port at once, while the old version still drains:
+        // every new connection is served (by the new one).
+        wait_listeners(addr.port(), 2);
         for i in 0..64 {
             let mut c = Client::connect_addr(addr);
             c.send(format!(
@@ -389,12 +397,15 @@ fn a_second_signal_does_not_wait_for_the_drain() {
         "1",
         "--shutdown-grace-ms",
         "30000",
-    ]);
+    ])
+    .args(["--metrics-port", "0"]);
     let mut ex = Example::spawn(cmd);
     let addr = ex.listening();
+    let maddr = ex.metrics_addr();
     let mut stuck = Client::connect_addr(addr);
-    stuck.send("GET /stuck HTTP/1.1\r\n");
-    std::thread::sleep(Duration::from_millis(100));
+    let req = "GET /stuck HTTP/1.1\r\n";
+    stuck.send(req);
+    wait_bytes_in(maddr, req.len() as u64);
     ex.signal(libc::SIGTERM);
     ex.wait_line("shutting down", Duration::from_secs(5))
         .expect("drain begins");
