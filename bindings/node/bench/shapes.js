@@ -26,7 +26,7 @@ const SHAPES = {
     res.end(HELLO);
   },
   // statusCode write, end(Buffer).
-  status_buf(req, res) {
+  code_buf(req, res) {
     res.statusCode = 200;
     res.end(HELLO_BUF);
   },
