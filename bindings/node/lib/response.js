@@ -112,6 +112,7 @@ Object.assign(proto, {
   _hooked: false,
   _needDrain: false,
   _socket: null,
+  _sockWait: false,
   _tmo: false,
   _trailersAdded: false,
 });
@@ -155,8 +156,22 @@ accessor('writableNeedDrain', function () { return this._needDrain; });
 accessor('destroyed', function () { return this._destroyed; }, function (v) { this._destroyed = !!v; });
 accessor('closed', function () { return this._closed; });
 accessor('errored', function () { return null; });
+// As Node, a pipelined response gets the socket (and a 'socket' event) once the ones
+// before it on the connection have ended: until then `res.socket` is null. (Libraries
+// such as on-finished then listen for 'socket' instead of adding listeners to a socket
+// shared by every response in flight.)
 accessor('socket', function () {
-  if (this._socket === null && !this._closed) this._socket = this.req.socket;
+  if (this._socket === null && !this._closed && !this._sockWait) {
+    const s = this.req.socket;
+    const cur = s._cur;
+    if (cur === null || cur === this || cur._ended || cur._closed) {
+      s._cur = this;
+      this._socket = s;
+    } else {
+      this._sockWait = true;
+      (s._waiting || (s._waiting = [])).push(this);
+    }
+  }
   return this._socket;
 }, function (v) { this._socket = v; });
 accessor('connection', function () { return this.socket; });
@@ -604,6 +619,7 @@ proto.end = function end(chunk, encoding, cb) {
     snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk, 0);
   }
   this._ended = true;
+  if (this._socket !== null && this._socket._cur === this) nextOnSocket(this._socket);
   if (release) {
     if (req._tmo || this._tmo) dropTimeouts(this);
     if (snap !== undefined) req._rawHead = snap;
@@ -612,6 +628,22 @@ proto.end = function end(chunk, encoding, cb) {
   }
   return this;
 };
+
+// The current response of a connection ended: the next one waiting gets the socket.
+function nextOnSocket(s) {
+  s._cur = null;
+  const w = s._waiting;
+  while (w && w.length > 0) {
+    const r = w.shift();
+    r._sockWait = false;
+    if (r._closed) continue;
+    s._cur = r;
+    r._socket = s;
+    r.emit('socket', s);
+    if (!r._ended) return;
+    s._cur = null;
+  }
+}
 
 proto.flushHeaders = function flushHeaders() {
   if (this._sent || this._ended) return;

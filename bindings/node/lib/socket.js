@@ -20,6 +20,9 @@ class Socket extends EE {
     this.writable = true;
     this.encrypted = undefined;
     this.bytesWritten = 0;
+    // The response that has this socket (`res.socket`) and those waiting for it.
+    this._cur = null;
+    this._waiting = null;
   }
 
   _address() {
