@@ -19,30 +19,109 @@ if (off !== '0' && off !== 'false' && off !== 'off') {
     process.stderr.write(`ringhttp: node:http servers run on ringhttp (backend ${this.backend}); RINGHTTP_REGISTER=0 turns this off\n`);
   };
 
-  for (const name of ['createServer', 'Server', 'ServerResponse', 'IncomingMessage']) {
+  for (const name of ['createServer', 'Server', 'IncomingMessage']) {
     Object.defineProperty(http, name, {
       value: ringhttp[name], writable: true, configurable: true, enumerable: true,
     });
   }
-  // Some packages call Node's own methods on a response, e.g. `cookies` does
-  // `http.OutgoingMessage.prototype.setHeader.call(res, ...)`: on a ringhttp response those
-  // run ringhttp's method (client requests keep Node's).
-  const OutgoingMessage = http.OutgoingMessage.prototype;
-  const ours = ringhttp.ServerResponse.prototype;
-  for (const name of Object.getOwnPropertyNames(OutgoingMessage)) {
-    const d = Object.getOwnPropertyDescriptor(OutgoingMessage, name);
-    if (name === 'constructor' || typeof d.value !== 'function' || typeof ours[name] !== 'function') continue;
-    const node = d.value;
-    const ring = ours[name];
-    Object.defineProperty(OutgoingMessage, name, {
-      ...d,
-      value: {
-        [name](...args) {
-          return (this instanceof ringhttp.ServerResponse ? ring : node).apply(this, args);
-        },
-      }[name],
-    });
-  }
+  Object.defineProperty(http, 'ServerResponse', {
+    value: hybridResponse(ringhttp.ServerResponse, http.ServerResponse, http.OutgoingMessage, Server),
+    writable: true,
+    configurable: true,
+    enumerable: true,
+  });
   // `import { createServer } from 'node:http'` reads the ESM facade's own copies.
   require('module').syncBuiltinESMExports();
+}
+
+// A ringhttp response has its own `_frozen` (set by its constructor); Node's never has one.
+function isOurs(res) {
+  return res !== null && typeof res === 'object' && typeof res._frozen === 'boolean';
+}
+
+function findDescriptor(obj, name) {
+  for (let o = obj; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, name);
+    if (d !== undefined) return d;
+  }
+  return undefined;
+}
+
+function ownValue(obj, name, value) {
+  Object.defineProperty(obj, name, { value, writable: true, configurable: true, enumerable: true });
+}
+
+// What `http.ServerResponse` becomes. Both kinds of response must work through it:
+// - ringhttp's, with the prototype swapped for one built on `http.ServerResponse.prototype`
+//   (Express: `Object.create(http.ServerResponse.prototype)`);
+// - Node's own, built by code that subclasses it to fake a response without a socket
+//   (light-my-request, Fastify's inject(): `http.ServerResponse.call(this, req)`,
+//   `http.ServerResponse.prototype.writeHead.apply(this, ...)`).
+// So the constructor takes either signature, and every member of ringhttp's prototype is a
+// dispatcher to ringhttp's or Node's by what `this` is. Node's OutgoingMessage methods
+// dispatch too (`cookies` calls `http.OutgoingMessage.prototype.setHeader.call(res, ...)`).
+// The engine itself builds responses from ringhttp's class directly: no dispatch on the
+// plain path, only where an app reaches the response through these.
+function hybridResponse(Ours, Node, OutgoingMessage, RingServer) {
+  function ServerResponse(...args) {
+    if (args[0] instanceof RingServer) return Ours.apply(this, args);
+    return Node.apply(this, args);
+  }
+  Object.setPrototypeOf(ServerResponse, Node);
+  const proto = Object.create(Node.prototype, {
+    constructor: { value: ServerResponse, writable: true, configurable: true },
+  });
+  ServerResponse.prototype = proto;
+  Object.defineProperty(ServerResponse, Symbol.hasInstance, {
+    value: (x) => x instanceof Ours || Function.prototype[Symbol.hasInstance].call(ServerResponse, x),
+  });
+  for (const name of Reflect.ownKeys(Ours.prototype)) {
+    if (name === 'constructor') continue;
+    const ring = Object.getOwnPropertyDescriptor(Ours.prototype, name);
+    const node = findDescriptor(Node.prototype, name);
+    if (typeof ring.value === 'function') {
+      const nf = node !== undefined && typeof node.value === 'function' ? node.value : undefined;
+      ownMethod(proto, name, ring.value, nf);
+    } else {
+      // Accessors and the defaults ringhttp keeps on its prototype (`_socket: null`, ...).
+      const rget = ring.get || (() => ring.value);
+      const rset = ring.set;
+      Object.defineProperty(proto, name, {
+        get() {
+          if (isOurs(this)) return rget.call(this);
+          if (node === undefined) return undefined;
+          return node.get ? node.get.call(this) : node.value;
+        },
+        set(v) {
+          if (isOurs(this) ? rset !== undefined : node !== undefined && node.set !== undefined) {
+            (isOurs(this) ? rset : node.set).call(this, v);
+          } else {
+            ownValue(this, name, v);
+          }
+        },
+        configurable: true,
+      });
+    }
+  }
+  const OM = OutgoingMessage.prototype;
+  for (const name of Object.getOwnPropertyNames(OM)) {
+    const d = Object.getOwnPropertyDescriptor(OM, name);
+    if (name === 'constructor' || typeof d.value !== 'function' || typeof Ours.prototype[name] !== 'function') continue;
+    ownMethod(OM, name, Ours.prototype[name], d.value);
+  }
+  return ServerResponse;
+}
+
+function ownMethod(target, name, ring, node) {
+  Object.defineProperty(target, name, {
+    value: {
+      [name](...args) {
+        if (isOurs(this)) return ring.apply(this, args);
+        if (node === undefined) throw new TypeError(`${String(name)} is not a function`);
+        return node.apply(this, args);
+      },
+    }[name],
+    writable: true,
+    configurable: true,
+  });
 }

@@ -38,10 +38,23 @@ const { express, request } = deps;
 test('the register hook hands out the implementation under test', () => {
   const srv = http.createServer();
   assert.strictEqual(srv.constructor.name === 'Server' && typeof srv.stats === 'function', IMPL !== 'node');
-  assert.strictEqual(http.ServerResponse === require('..').ServerResponse, IMPL !== 'node');
+  assert.strictEqual(http.createServer === require('..').createServer, IMPL !== 'node');
   // The client side stays Node's.
   assert.strictEqual(typeof http.request, 'function');
   assert.strictEqual(http.Agent, require('_http_agent').Agent);
+  // A response built with Node's signature and no socket (light-my-request, i.e. Fastify's
+  // inject(), subclasses http.ServerResponse so) still behaves as Node's.
+  const { IncomingMessage } = require('_http_incoming');
+  const req = new IncomingMessage(new (require('net').Socket)());
+  req.method = 'GET';
+  class Fake extends http.ServerResponse {}
+  const res = new Fake(req);
+  assert.ok(res instanceof http.ServerResponse);
+  res.setHeader('X-A', '1');
+  assert.strictEqual(res.getHeader('x-a'), '1');
+  http.ServerResponse.prototype.writeHead.call(res, 201);
+  assert.strictEqual(res.statusCode, 201);
+  assert.ok(res.headersSent);
 });
 
 test('supertest on Express: listen(0) with no port, JSON, 404, errors, body parsing', async () => {
