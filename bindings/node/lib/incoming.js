@@ -219,13 +219,14 @@ proto._onData = function _onData(chunk) {
   }
 };
 
-proto._onEnd = function _onEnd() {
+// `trailers`: false when the body came without trailers (nothing to ask the addon).
+proto._onEnd = function _onEnd(trailers) {
   const server = this._server;
   server._bodies.delete(this._bodyId);
   this.complete = true;
   this._bodyDone = true;
   this._endPushed = true;
-  if (this._h !== 0) this._rawTrailers = native.reqRawTrailers(server._h, this._h);
+  if (this._h !== 0) this._rawTrailers = trailers === false ? [] : native.reqRawTrailers(server._h, this._h);
   this.push(null);
   if (this._res) this._res._maybeRelease();
 };

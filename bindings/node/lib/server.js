@@ -166,7 +166,7 @@ function makeOnEvent(server) {
       }
       case EV_END: {
         const req = server._bodies.get(a);
-        if (req !== undefined) req._onEnd();
+        if (req !== undefined) req._onEnd(b);
         return undefined;
       }
       case EV_FINISH: {

@@ -1406,7 +1406,20 @@ fn req_body(cx: &Cx) -> JsResult<Value> {
             };
         });
         let j = js_owned.clone();
-        req.on_end(move || j.event_id(EV_END, id));
+        req.on_end(move || {
+            // Whether there are trailers to read (JS asks for them only then).
+            let key = (id as usize).wrapping_sub(1);
+            let trailers = j.pairs.try_borrow().map_or(true, |pairs| {
+                pairs
+                    .get(key)
+                    .and_then(|p| p.req.as_ref())
+                    .is_none_or(|r| !r.raw_trailers().is_empty())
+            });
+            let env = j.env;
+            let _s = Scope::open(env);
+            let u = undefined(env);
+            j.event(EV_END, uint(env, id), boolean(env, trailers), u);
+        });
         let j = js_owned;
         req.on_aborted(move || j.event_id(EV_ABORTED, id));
         js.kick();
