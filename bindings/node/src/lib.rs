@@ -916,7 +916,11 @@ fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
 // Server controls.
 
 fn server<'a>(cx: &Cx, i: usize) -> JsResult<&'a Server> {
-    let p = external::<Server>(cx.env, cx.arg(i))?;
+    let p = if i == 0 {
+        cx.external0::<Server>()?
+    } else {
+        external::<Server>(cx.env, cx.arg(i))?
+    };
     // SAFETY: the External holds a live Server (freed only by its finalizer).
     Ok(unsafe { &*p })
 }

@@ -46,6 +46,8 @@ pub struct Cx {
     pub env: Env,
     argv: [Value; 8],
     argc: usize,
+    /// The `External` pointer of argument 0 once read (a call reads it several times).
+    ext0: std::cell::Cell<*mut c_void>,
 }
 
 impl Cx {
@@ -69,7 +71,20 @@ impl Cx {
             env,
             argv,
             argc: argc.min(8),
+            ext0: std::cell::Cell::new(null_mut()),
         }
+    }
+
+    /// [`external`] of argument 0, read once per call. Every caller of one function reads
+    /// argument 0 as the same `T`.
+    pub fn external0<T>(&self) -> JsResult<*mut T> {
+        let c = self.ext0.get();
+        if !c.is_null() {
+            return Ok(c as *mut T);
+        }
+        let p = external::<T>(self.env, self.arg(0))?;
+        self.ext0.set(p as *mut c_void);
+        Ok(p)
     }
 
     pub fn arg(&self, i: usize) -> Value {
