@@ -4,9 +4,10 @@
 // touches none of them.
 const { Readable } = require('stream');
 const native = require('./native');
+const { code } = require('./codes');
 
-const F_HTTP11 = 1;
-const F_BODY = 2;
+const F_HTTP11 = code('RF_HTTP11');
+const F_BODY = code('RF_BODY');
 
 // Node's matchKnownFields: these keep only their first value.
 const FIRST_WINS = new Set([

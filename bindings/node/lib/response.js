@@ -8,14 +8,19 @@ const { STATUS_CODES } = require('http');
 const native = require('./native');
 const { F_BODY } = require('./incoming');
 const { Socket } = require('./socket');
+const { code } = require('./codes');
 
-const WF_NO_DATE = 1;
+const WF_NO_DATE = code('WF_NO_DATE');
 const RM_BITS = {
-  date: 2, connection: 4, 'keep-alive': 8, 'content-length': 16, 'transfer-encoding': 32,
+  date: code('WF_RM_DATE'),
+  connection: code('WF_RM_CONNECTION'),
+  'keep-alive': code('WF_RM_KEEPALIVE'),
+  'content-length': code('WF_RM_CL'),
+  'transfer-encoding': code('WF_RM_TE'),
 };
-const WF_RELEASE = 64;
-const WF_SNAPSHOT = 128;
-const WF_MESSAGE = 256;
+const WF_RELEASE = code('WF_RELEASE');
+const WF_SNAPSHOT = code('WF_SNAPSHOT');
+const WF_MESSAGE = code('WF_MESSAGE');
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;

@@ -1,0 +1,143 @@
+//! Requests: raw headers and trailers, the body stream, pause/resume.
+use crate::*;
+
+/// Request body chunks up to `CHUNK_MAX` bytes are copied into a shared 64 KiB ArrayBuffer
+/// and handed to JS as (buffer, offset, length) for a `Buffer` view, as Node slices its
+/// socket reads out of a pool: no allocation, backing store or finalizer per chunk. A
+/// view keeps its pool alive; a full pool is dropped (JS's views keep it) for a new one.
+#[derive(Default)]
+pub(crate) struct ChunkPool {
+    pub(crate) ab: sys::napi_ref,
+    pub(crate) data: usize,
+    pub(crate) used: usize,
+}
+
+pub(crate) const POOL_SIZE: usize = 65536;
+pub(crate) const CHUNK_MAX: usize = 16384;
+
+impl ChunkPool {
+    /// Copies `chunk` into the pool: the pool's ArrayBuffer and `offset << 16 | length`.
+    pub(crate) fn put(&mut self, env: Env, chunk: &[u8]) -> Option<(Value, u32)> {
+        if chunk.is_empty() || chunk.len() > CHUNK_MAX {
+            return None;
+        }
+        if self.ab.is_null() || self.used + chunk.len() > POOL_SIZE {
+            let mut data = null_mut();
+            let mut ab = null_mut();
+            // SAFETY: a new ArrayBuffer of POOL_SIZE bytes; data points at its memory,
+            // which lives as long as the ArrayBuffer (kept by our reference or JS's views).
+            let st = unsafe { sys::napi_create_arraybuffer(env, POOL_SIZE, &mut data, &mut ab) };
+            if st != sys::Status::napi_ok || data.is_null() {
+                return None;
+            }
+            delete_ref(env, std::mem::replace(&mut self.ab, make_ref(env, ab)));
+            self.data = data as usize;
+            self.used = 0;
+        }
+        let at = self.used;
+        // SAFETY: data is the live pool's memory (we hold a reference to its ArrayBuffer)
+        // with room for chunk.len() bytes at `at` (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                chunk.as_ptr(),
+                (self.data as *mut u8).add(at),
+                chunk.len(),
+            )
+        };
+        // Views start 8-byte aligned, as Node's pool slices do.
+        self.used = (at + chunk.len() + 7) & !7;
+        Some((
+            get_ref(env, self.ab),
+            ((at as u32) << 16) | chunk.len() as u32,
+        ))
+    }
+}
+
+/// reqRawHeaders(server, handle) -> [name, value, ...] in wire order and case.
+pub(crate) fn req_raw_headers(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for (n, v) in &req.raw_headers() {
+                vals.push(latin1(env, n.as_bytes()));
+                vals.push(latin1(env, v.as_bytes()));
+            }
+        }
+        Ok(array(env, &vals))
+    })
+}
+
+pub(crate) fn req_raw_trailers(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    with_pair(cx, |_, p| {
+        let mut vals = Vec::new();
+        if let Some(req) = &p.req {
+            for t in req.raw_trailers() {
+                vals.push(latin1(env, &t.name));
+                vals.push(latin1(env, &t.value));
+            }
+        }
+        Ok(array(env, &vals))
+    })
+}
+
+/// reqBody(server, handle): start delivering 'data'/'end'/'aborted' events.
+pub(crate) fn req_body(cx: &Cx) -> JsResult<Value> {
+    let id = get_u32(cx.env, cx.arg(1));
+    let js_owned = js_rc(cx)?;
+    with_pair(cx, |js, p| {
+        let Some(req) = &p.req else { return Ok(()) };
+        if p.body_started {
+            return Ok(());
+        }
+        p.body_started = true;
+        let j = js_owned.clone();
+        req.on_data(move |chunk| {
+            let env = j.env;
+            let _s = Scope::open(env);
+            let u = undefined(env);
+            match j.pool.borrow_mut().put(env, chunk) {
+                // A slice of the pool: (ArrayBuffer, offset << 16 | length).
+                Some((ab, at)) => j.event(EV_DATA, uint(env, id), ab, uint(env, at)),
+                None => j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u),
+            };
+        });
+        let j = js_owned.clone();
+        req.on_end(move || {
+            // Whether there are trailers to read (JS asks for them only then).
+            let key = (id as usize).wrapping_sub(1);
+            let trailers = j.pairs.try_borrow().map_or(true, |pairs| {
+                pairs
+                    .get(key)
+                    .and_then(|p| p.req.as_ref())
+                    .is_none_or(|r| !r.raw_trailers().is_empty())
+            });
+            let env = j.env;
+            let _s = Scope::open(env);
+            let u = undefined(env);
+            j.event(EV_END, uint(env, id), boolean(env, trailers), u);
+        });
+        let j = js_owned;
+        req.on_aborted(move || j.event_id(EV_ABORTED, id));
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
+pub(crate) fn req_pause(cx: &Cx) -> JsResult<Value> {
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_pair(cx, |js, p| {
+        if let Some(req) = &p.req {
+            if pause {
+                req.pause();
+            } else {
+                req.resume();
+            }
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}

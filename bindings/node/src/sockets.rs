@@ -1,0 +1,157 @@
+//! Connections by fd (valid until their connection-close event) and the raw sockets of
+//! 'upgrade'/'connect': destroy, write/end, pause, addresses.
+use crate::*;
+
+/// connDestroy(server, fd, handle): `socket.destroy()`. Through the request's own
+/// connection when the pair is live, else by the engine's connection id.
+pub(crate) fn conn_destroy(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    let key = (get_u32(env, cx.arg(2)) as usize).wrapping_sub(1);
+    let done = match srv.js.pairs.borrow().get(key) {
+        Some(Pair { req: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        Some(Pair { res: Some(r), .. }) => {
+            r.destroy();
+            true
+        }
+        _ => false,
+    };
+    if !done {
+        if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+            srv.handle.post(move |st| {
+                st.destroy_connection(id);
+            });
+        }
+    }
+    srv.js.kick();
+    Ok(cx.undefined())
+}
+
+/// connTimeout(server, fd, ms): `req.socket.setTimeout(ms)`, the connection's inactivity
+/// timeout from now on (zero disables); expiry comes back as EV_TIMEOUT.
+pub(crate) fn conn_timeout(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    let d = Duration::from_millis(get_f64(env, cx.arg(2)).unwrap_or(0.0).max(0.0) as u64);
+    if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+        srv.handle.post(move |st| {
+            st.set_connection_timeout(id, d);
+        });
+    }
+    srv.js.kick();
+    Ok(cx.undefined())
+}
+
+/// Runs `f` on the raw socket `(server, id)` of the first two arguments (no-op once gone).
+pub(crate) fn with_sock<R>(
+    cx: &Cx,
+    f: impl FnOnce(&ringhttp::api::Socket) -> R,
+) -> JsResult<Option<R>> {
+    let srv = server(cx, 0)?;
+    let key = (get_u32(cx.env, cx.arg(1)) as usize).wrapping_sub(1);
+    let out = srv.js.socks.borrow().get(key).map(f);
+    srv.js.kick();
+    Ok(out)
+}
+
+/// sockWrite(server, id, data) -> bool ('drain' follows false)
+pub(crate) fn sock_write(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let data = cx.arg(2);
+    let ok = match with_sock(cx, |s| with_bytes(env, data, |b| s.write(b)))? {
+        Some(r) => r?,
+        None => false,
+    };
+    Ok(boolean(env, ok))
+}
+
+pub(crate) fn sock_end(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.end())?;
+    Ok(cx.undefined())
+}
+
+pub(crate) fn sock_destroy(cx: &Cx) -> JsResult<Value> {
+    with_sock(cx, |s| s.destroy())?;
+    Ok(cx.undefined())
+}
+
+/// sockPause(server, id, pause)
+pub(crate) fn sock_pause(cx: &Cx) -> JsResult<Value> {
+    let pause = get_bool(cx.env, cx.arg(2));
+    with_sock(cx, |s| if pause { s.pause() } else { s.resume() })?;
+    Ok(cx.undefined())
+}
+
+/// setRaw(server, upgrade, connect): whether JS listens for 'upgrade' / 'connect'.
+pub(crate) fn set_raw(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    srv.js.want_upgrade.set(get_bool(cx.env, cx.arg(1)));
+    srv.js.want_connect.set(get_bool(cx.env, cx.arg(2)));
+    if let Ok(mut g) = srv.shard.try_borrow_mut() {
+        if let Some(shard) = g.as_mut() {
+            sync_raw(&srv.js, shard);
+        }
+    }
+    Ok(cx.undefined())
+}
+
+pub(crate) fn sockaddr_parts(ss: &libc::sockaddr_storage) -> Option<(String, u16, &'static str)> {
+    match ss.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: the family says this is a sockaddr_in.
+            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some((ip.to_string(), u16::from_be(a.sin_port), "IPv4"))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says this is a sockaddr_in6.
+            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some((ip.to_string(), u16::from_be(a.sin6_port), "IPv6"))
+        }
+        _ => None,
+    }
+}
+
+/// fdAddress(fd) -> [remoteAddress, remotePort, remoteFamily, localAddress, localPort]
+pub(crate) fn fd_address(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let fd = get_f64(env, cx.arg(0)).unwrap_or(-1.0) as i32;
+    let mut out = Vec::new();
+    for peer in [true, false] {
+        // SAFETY: sockaddr_storage is plain data; the kernel fills at most len bytes.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: valid out-pointers of the right size.
+        let r = unsafe {
+            if peer {
+                libc::getpeername(fd, &mut ss as *mut _ as *mut _, &mut len)
+            } else {
+                libc::getsockname(fd, &mut ss as *mut _ as *mut _, &mut len)
+            }
+        };
+        match (r, sockaddr_parts(&ss)) {
+            (0, Some((ip, port, fam))) => {
+                out.push(utf8(env, &ip));
+                out.push(int(env, port.into()));
+                if peer {
+                    out.push(utf8(env, fam));
+                }
+            }
+            _ => {
+                let u = undefined(env);
+                out.push(u);
+                out.push(u);
+                if peer {
+                    out.push(u);
+                }
+            }
+        }
+    }
+    Ok(array(env, &out))
+}
