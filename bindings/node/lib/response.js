@@ -152,7 +152,9 @@ accessor('strictContentLength', function () { return false; });
 accessor('finished', function () { return this._ended; });
 accessor('writableEnded', function () { return this._ended; });
 accessor('writableFinished', function () { return this._finished; });
-accessor('writable', function () { return !this._ended && !this._destroyed; });
+// Node's response is `writable` for its whole life (stream.finished() then tells a
+// premature 'close' from a finished response by 'finish', not by `writable`).
+accessor('writable', function () { return true; });
 accessor('writableLength', function () { return 0; });
 accessor('writableHighWaterMark', function () { return 16384; });
 accessor('writableCorked', function () { return 0; });

@@ -357,6 +357,8 @@ class Server extends EE {
         backlog = args[1];
       }
     }
+    // Node takes a numeric string for the port (`{ port: '3000' }`) too.
+    if (typeof port === 'string' && /^\s*\d+\s*$/.test(port)) port = Number(port);
     if (path === undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
       const e = new RangeError(`options.port should be >= 0 and < 65536. Received ${args[0]}.`);
       e.code = 'ERR_SOCKET_BAD_PORT';
