@@ -292,8 +292,16 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
         for (let i = 0; i < obj.length; i += 2) this._mergeHeader(obj[i], obj[i + 1]);
       }
     } else if (this._hdrs === null) {
-      // Node's fast path: the object is used as is (getHeader() will not see it). The
-      // engine validates names and values when the head is sent.
+      // Node's fast path: the object is used as is (getHeader() will not see it). Node
+      // throws for a bad value here, and judges characters, not UTF-8 bytes (the engine
+      // would take '\u{1F600}' as obs-text): string values are checked now, the rest
+      // (names, non-strings) by the engine when the head is sent.
+      for (const k in obj) {
+        const v = obj[k];
+        if (typeof v === 'string' && invalidCharRe.test(v)) {
+          throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${k}"]`);
+        }
+      }
       this._whObj = obj;
     } else {
       for (const k in obj) if (obj[k] !== undefined) this.setHeader(k, obj[k]);

@@ -59,7 +59,9 @@ class Socket extends EE {
     if (this.destroyed) return this;
     this.destroyed = true;
     if (this._capture === null && this._fd >= 0 && this.server._h !== null) native.connDestroy(this.server._h, this._fd, 0);
-    if (err) process.nextTick(() => this.emit('error', err));
+    // Node's server keeps an 'error' listener on its sockets (socketOnError), so an error
+    // given here never goes uncaught: emitted when someone listens, else dropped.
+    if (err) process.nextTick(() => { if (this.listenerCount('error') > 0) this.emit('error', err); });
     return this;
   }
 
