@@ -466,8 +466,13 @@ class Server extends EE {
       }
     }
     if (this._h !== null) {
+      // As Node's httpServerPreClose (frameworks count on close() calling it).
+      this.closeIdleConnections();
       this.listening = false;
       this._handle = null;
+      // A closing handle keeps the loop alive until its close completes, unref'd or not
+      // (libuv's uv_close): otherwise 'close' of an unref'd server never comes.
+      if (this._unref) native.setRef(this._h, true);
       native.close(this._h);
     } else {
       process.nextTick(() => this.emit('close'));
