@@ -671,6 +671,30 @@ proto.writeContinue = function writeContinue(cb) {
 };
 
 proto.writeProcessing = function writeProcessing(cb) {
+  if (this._h !== 0 && !this._sent) native.resInformational(this._server._h, this._h, 102, []);
+  if (typeof cb === 'function') process.nextTick(cb);
+};
+
+// Node's validateLinkHeaderValue.
+const linkRe = /^(?:<[^>]*>)(?:\s*;\s*[^;"\s]+(?:=(")?[^;"\s]*\1)?)*$/;
+function linkValue(v) {
+  if (typeof v === 'string' && linkRe.test(v)) return v;
+  if (Array.isArray(v) && v.every((l) => typeof l === 'string' && linkRe.test(l))) return v.join(', ');
+  throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+    `The arguments 'hints.link' is invalid. Received ${typeof v === 'string' ? `'${v}'` : typeof v}`);
+}
+
+// `HTTP/1.1 103 Early Hints` with the `Link` (and any other) hints, before the response.
+proto.writeEarlyHints = function writeEarlyHints(hints, cb) {
+  if (hints === null || typeof hints !== 'object' || Array.isArray(hints)) {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "hints" argument must be of type object');
+  }
+  if (hints.link === null || hints.link === undefined) return;
+  const link = linkValue(hints.link);
+  if (link.length === 0) return;
+  const flat = ['Link', link];
+  for (const k of Object.keys(hints)) if (k !== 'link') flat.push(k, String(hints[k]));
+  if (this._h !== 0 && !this._sent) native.resInformational(this._server._h, this._h, 103, flat);
   if (typeof cb === 'function') process.nextTick(cb);
 };
 

@@ -90,6 +90,7 @@ exports! {
     c"resContinue" => res_continue,
     c"msgTimeout" => msg_timeout,
     c"resTrailers" => res_trailers,
+    c"resInformational" => res_informational,
     c"reqRawHeaders" => req_raw_headers,
     c"reqRawTrailers" => req_raw_trailers,
     c"reqBody" => req_body,

@@ -302,6 +302,33 @@ pub(crate) fn res_continue(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
+/// resInformational(server, handle, status, [name, value, ...]): a 1xx response now
+/// (`writeEarlyHints`, `writeProcessing`).
+pub(crate) fn res_informational(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let status = get_u32(env, cx.arg(2)) as u16;
+    let list = cx.arg(3);
+    let n = array_len(env, list);
+    let mut h = Vec::new();
+    let mut i = 0;
+    while i + 1 < n {
+        h.push((
+            get_string(env, element(env, list, i))?,
+            get_string(env, element(env, list, i + 1))?,
+        ));
+        i += 2;
+    }
+    with_pair(cx, |js, p| {
+        if let Some(res) = p.res.as_mut() {
+            res.write_informational(status, h.iter().map(|(n, v)| (n, v)))
+                .map_err(engine_err)?;
+        }
+        js.kick();
+        Ok(())
+    })?;
+    Ok(cx.undefined())
+}
+
 pub(crate) fn res_trailers(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
     let list = cx.arg(2);

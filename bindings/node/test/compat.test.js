@@ -159,3 +159,18 @@ test('req.socket.setTimeout() is enforced: timeout, then the connection is destr
   assert.ok(r.ms >= 100 && r.ms < 1500, `closed after ${r.ms} ms`);
   await close(server);
 });
+
+test('writeEarlyHints sends 103 with the links before the response; writeProcessing 102', async () => {
+  const server = http.createServer((req, res) => {
+    assert.throws(() => res.writeEarlyHints({ link: 'not a link' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    res.writeEarlyHints({ link: ['</a.css>; rel=preload; as=style', '</b.js>; rel=preload; as=script'], 'x-hint': 'y' });
+    res.writeProcessing();
+    res.end('done');
+  });
+  const port = await listen(server);
+  const out = await get(port, '/');
+  assert.ok(out.startsWith('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script\r\nx-hint: y\r\n\r\n' +
+    'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\n'), out);
+  assert.match(out, /\r\n\r\ndone$/);
+  await close(server);
+});

@@ -493,6 +493,35 @@ impl Response {
         self.slot.write_continue();
     }
 
+    /// An informational (1xx) response sent now, before the final head: Node's
+    /// `res.writeEarlyHints()` (103 with `Link`) and `res.writeProcessing()` (102).
+    /// Ignored once the final head has started or the response ended.
+    pub fn write_informational<N: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        status: u16,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<(), Error> {
+        if !(100..200).contains(&status) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("Invalid informational status code: {status}"),
+            ));
+        }
+        let mut head = Vec::with_capacity(128);
+        encode::status_line(&mut head, status, encode::reason_phrase(status));
+        for (n, v) in headers {
+            let (n, v) = (n.as_ref(), v.as_ref());
+            validate_line(n, v)?;
+            encode::header(&mut head, n.as_bytes(), v.as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        if self.slot.head_written() || self.st.head_started || self.slot.is_ended() {
+            return Ok(());
+        }
+        self.slot.write_raw_head(&head);
+        Ok(())
+    }
+
     /// 'drain': the queue went below the high-water mark after write() returned false.
     pub fn on_drain(&mut self, f: impl FnMut() + 'static) {
         self.slot.on_drain(f);

@@ -196,6 +196,15 @@ impl ResSlot {
         }
     }
 
+    /// Bytes of an informational response (already encoded), now, before any head.
+    pub fn write_raw_head(&self, head: &[u8]) {
+        let st = &mut *self.st.borrow_mut();
+        st.buf.extend_from_slice(head);
+        if let Some(c) = &st.conn {
+            c.mark_dirty();
+        }
+    }
+
     /// A whole response the shard gives itself (417, 500, or the empty 200 when nobody
     /// listens for requests): `headers` then the engine's own, and `body`.
     pub(super) fn respond(&self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
