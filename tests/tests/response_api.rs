@@ -461,3 +461,30 @@ both_backends!(
         assert!(!head.contains("keep-alive"), "{head}");
     }
 );
+
+both_backends!(
+    fn informational_responses_go_before_the_head(backend: BackendKind) {
+        let s = server(backend, |_req, mut res| {
+            res.write_informational(103, [("Link", "</a.css>; rel=preload")])
+                .unwrap();
+            res.write_informational(102, [("", ""); 0]).unwrap();
+            let bad = res.write_informational(103, [("Li nk", "x")]).unwrap_err();
+            let not_1xx = res.write_informational(200, [("A", "b"); 0]).unwrap_err();
+            res.end_with(format!("{}|{:?}", bad.code(), not_1xx.kind()));
+        });
+        let mut c = Client::connect(&s);
+        c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let raw = String::from_utf8(c.read_to_close()).unwrap();
+        assert!(
+            raw.starts_with(
+                "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\
+                 HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\n"
+            ),
+            "{raw}"
+        );
+        assert!(
+            raw.ends_with("\r\n\r\nERR_INVALID_HTTP_TOKEN|Config"),
+            "{raw}"
+        );
+    }
+);
