@@ -19,24 +19,27 @@ if (off !== '0' && off !== 'false' && off !== 'off') {
     process.stderr.write(`ringhttp: node:http servers run on ringhttp (backend ${this.backend}); RINGHTTP_REGISTER=0 turns this off\n`);
   };
 
-  for (const name of ['createServer', 'Server', 'IncomingMessage']) {
-    Object.defineProperty(http, name, {
-      value: ringhttp[name], writable: true, configurable: true, enumerable: true,
-    });
-  }
-  Object.defineProperty(http, 'ServerResponse', {
-    value: hybridResponse(ringhttp.ServerResponse, http.ServerResponse, http.OutgoingMessage, Server),
-    writable: true,
-    configurable: true,
-    enumerable: true,
+  const set = (name, value) => Object.defineProperty(http, name, {
+    value, writable: true, configurable: true, enumerable: true,
   });
+  set('createServer', ringhttp.createServer);
+  set('Server', ringhttp.Server);
+  set('ServerResponse', hybrid(ringhttp.ServerResponse, http.ServerResponse, isOurResponse, Server));
+  // (http2's allowHTTP1 fallback builds requests from `http.IncomingMessage` with Node's
+  // signature: the same two-way class.)
+  set('IncomingMessage', hybrid(ringhttp.IncomingMessage, http.IncomingMessage, isOurRequest, Server));
+  dispatchOutgoing(http.OutgoingMessage, ringhttp.ServerResponse);
   // `import { createServer } from 'node:http'` reads the ESM facade's own copies.
   require('module').syncBuiltinESMExports();
 }
 
-// A ringhttp response has its own `_frozen` (set by its constructor); Node's never has one.
-function isOurs(res) {
+// A ringhttp response has its own `_frozen` (set by its constructor), a request its own
+// `_flags`; Node's never have them.
+function isOurResponse(res) {
   return res !== null && typeof res === 'object' && typeof res._frozen === 'boolean';
+}
+function isOurRequest(req) {
+  return req !== null && typeof req === 'object' && typeof req._flags === 'number';
 }
 
 function findDescriptor(obj, name) {
@@ -51,29 +54,32 @@ function ownValue(obj, name, value) {
   Object.defineProperty(obj, name, { value, writable: true, configurable: true, enumerable: true });
 }
 
-// What `http.ServerResponse` becomes. Both kinds of response must work through it:
+// What `http.ServerResponse` (and `http.IncomingMessage`) become. Both kinds of object
+// must work through them:
 // - ringhttp's, with the prototype swapped for one built on `http.ServerResponse.prototype`
 //   (Express: `Object.create(http.ServerResponse.prototype)`);
-// - Node's own, built by code that subclasses it to fake a response without a socket
-//   (light-my-request, Fastify's inject(): `http.ServerResponse.call(this, req)`,
-//   `http.ServerResponse.prototype.writeHead.apply(this, ...)`).
+// - Node's own, built by code that subclasses the class to fake a response without a
+//   socket (light-my-request, Fastify's inject(): `http.ServerResponse.call(this, req)`,
+//   `http.ServerResponse.prototype.writeHead.apply(this, ...)`), or by http2's HTTP/1
+//   fallback.
 // So the constructor takes either signature, and every member of ringhttp's prototype is a
-// dispatcher to ringhttp's or Node's by what `this` is. Node's OutgoingMessage methods
-// dispatch too (`cookies` calls `http.OutgoingMessage.prototype.setHeader.call(res, ...)`).
-// The engine itself builds responses from ringhttp's class directly: no dispatch on the
-// plain path, only where an app reaches the response through these.
-function hybridResponse(Ours, Node, OutgoingMessage, RingServer) {
-  function ServerResponse(...args) {
+// dispatcher to ringhttp's or Node's by what `this` is. The engine itself builds its
+// objects from ringhttp's classes directly: no dispatch on the plain path, only where an
+// app reaches them through these.
+function hybrid(Ours, Node, isOurs, RingServer) {
+  // A plain function (constructible, callable as `Class.call(this, ...)` by ES5 subclasses).
+  const Class = function (...args) {
     if (args[0] instanceof RingServer) return Ours.apply(this, args);
     return Node.apply(this, args);
-  }
-  Object.setPrototypeOf(ServerResponse, Node);
+  };
+  Object.defineProperty(Class, 'name', { value: Node.name });
+  Object.setPrototypeOf(Class, Node);
   const proto = Object.create(Node.prototype, {
-    constructor: { value: ServerResponse, writable: true, configurable: true },
+    constructor: { value: Class, writable: true, configurable: true },
   });
-  ServerResponse.prototype = proto;
-  Object.defineProperty(ServerResponse, Symbol.hasInstance, {
-    value: (x) => x instanceof Ours || Function.prototype[Symbol.hasInstance].call(ServerResponse, x),
+  Class.prototype = proto;
+  Object.defineProperty(Class, Symbol.hasInstance, {
+    value: (x) => x instanceof Ours || Function.prototype[Symbol.hasInstance].call(Class, x),
   });
   for (const name of Reflect.ownKeys(Ours.prototype)) {
     if (name === 'constructor') continue;
@@ -81,7 +87,7 @@ function hybridResponse(Ours, Node, OutgoingMessage, RingServer) {
     const node = findDescriptor(Node.prototype, name);
     if (typeof ring.value === 'function') {
       const nf = node !== undefined && typeof node.value === 'function' ? node.value : undefined;
-      ownMethod(proto, name, ring.value, nf);
+      ownMethod(proto, name, ring.value, nf, isOurs);
     } else {
       // Accessors and the defaults ringhttp keeps on its prototype (`_socket: null`, ...).
       const rget = ring.get || (() => ring.value);
@@ -103,16 +109,21 @@ function hybridResponse(Ours, Node, OutgoingMessage, RingServer) {
       });
     }
   }
+  return Class;
+}
+
+// Node's OutgoingMessage methods run ringhttp's on a ringhttp response (`cookies` calls
+// `http.OutgoingMessage.prototype.setHeader.call(res, ...)`); client requests keep Node's.
+function dispatchOutgoing(OutgoingMessage, Ours) {
   const OM = OutgoingMessage.prototype;
   for (const name of Object.getOwnPropertyNames(OM)) {
     const d = Object.getOwnPropertyDescriptor(OM, name);
     if (name === 'constructor' || typeof d.value !== 'function' || typeof Ours.prototype[name] !== 'function') continue;
-    ownMethod(OM, name, Ours.prototype[name], d.value);
+    ownMethod(OM, name, Ours.prototype[name], d.value, isOurResponse);
   }
-  return ServerResponse;
 }
 
-function ownMethod(target, name, ring, node) {
+function ownMethod(target, name, ring, node, isOurs) {
   Object.defineProperty(target, name, {
     value: {
       [name](...args) {

@@ -44,8 +44,9 @@ test('the register hook hands out the implementation under test', () => {
   assert.strictEqual(http.Agent, require('_http_agent').Agent);
   // A response built with Node's signature and no socket (light-my-request, i.e. Fastify's
   // inject(), subclasses http.ServerResponse so) still behaves as Node's.
-  const { IncomingMessage } = require('_http_incoming');
-  const req = new IncomingMessage(new (require('net').Socket)());
+  // (and http2's HTTP/1 fallback builds requests from http.IncomingMessage so).
+  const req = new http.IncomingMessage(new (require('net').Socket)());
+  assert.deepStrictEqual([req.headers, req.rawHeaders, req.complete], [{}, [], false]);
   req.method = 'GET';
   class Fake extends http.ServerResponse {}
   const res = new Fake(req);
