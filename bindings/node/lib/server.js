@@ -236,10 +236,11 @@ function makeOnEvent(server) {
         const s = server._socketFor(a);
         const handled = server._timeoutHandled;
         server._timeoutHandled = false;
-        const hadSocketListener = s.listenerCount('timeout') > 0;
+        // Node's socketOnTimeout: the socket's own listeners do not keep it; only a
+        // request/response (above) or server 'timeout' listener does.
         s.emit('timeout');
         if (server.listenerCount('timeout') > 0) server.emit('timeout', s);
-        else if (!hadSocketListener && !handled) s.destroy();
+        else if (!handled) s.destroy();
         return undefined;
       }
       case EV_CLIENT_ERROR:
