@@ -1,8 +1,10 @@
 'use strict';
 // http.Server on one ringhttp shard, driven from this thread's libuv loop.
 const EE = require('events');
+const dns = require('dns');
 const fs = require('fs');
 const http = require('http');
+const net = require('net');
 const native = require('./native');
 const { IncomingMessage } = require('./incoming');
 const { ServerResponse } = require('./response');
@@ -300,6 +302,7 @@ class Server extends EE {
     this.listening = false;
     this.backend = null;
     this._handle = null;
+    this._lookup = false;
     this._address = null;
     this._unixPath = null;
     this._unref = false;
@@ -373,6 +376,20 @@ class Server extends EE {
     if (cb) this.once('listening', cb);
     // Like Node for an IP host: bound at once (`listen(0); address().port` works), 'listening'
     // (or 'error') on the next tick. Options changed later reach the shard (setOptions).
+    // A host name is looked up first, as Node does (then bound to the address it gives).
+    if (typeof host === 'string' && host !== '' && net.isIP(host.replace(/^\[|\]$/g, '')) === 0) {
+      this._lookup = true;
+      dns.lookup(host, (err, address) => {
+        if (!this._lookup) return; // closed meanwhile
+        this._lookup = false;
+        if (err) {
+          this.emit('error', err);
+        } else if (this._h === null) {
+          this._listen({ port, host: address, path, backlog, reusePort });
+        }
+      });
+      return this;
+    }
     this._listen({ port, host, path, backlog, reusePort });
     return this;
   }
@@ -455,6 +472,7 @@ class Server extends EE {
   }
 
   close(cb) {
+    this._lookup = false; // a listen() still looking its host up will not bind
     if (typeof cb === 'function') {
       if (this._h === null) {
         this.once('close', () => {

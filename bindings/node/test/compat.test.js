@@ -174,3 +174,14 @@ test('writeEarlyHints sends 103 with the links before the response; writeProcess
   assert.match(out, /\r\n\r\ndone$/);
   await close(server);
 });
+
+test('listen(port, hostname) looks the name up first, as Node: address() once listening', async () => {
+  const server = http.createServer((req, res) => res.end('ok'));
+  server.listen(0, 'localhost');
+  assert.strictEqual(server.address(), null);
+  await new Promise((r) => server.once('listening', r));
+  const a = server.address();
+  assert.ok(a.address === '127.0.0.1' || a.address === '::1', a.address);
+  assert.ok(a.port > 0);
+  await close(server);
+});
