@@ -91,11 +91,15 @@ both_backends!(
         let mut half = Client::connect_addr(addr);
         let half_req = "POST /half HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello";
         half.send(half_req);
+        // Only part of a head: a request in progress too (Node's close() waits for it).
+        let mut head_half = Client::connect_addr(addr);
+        let head_half_req = "GET /head-half HTTP/1.1\r\n";
+        head_half.send(head_half_req);
         let mut stuck = Client::connect_addr(addr);
         let stuck_req = "GET /stuck HTTP/1.1\r\nHost: t\r\n";
         stuck.send(stuck_req);
-        // The shards have read both partial requests (not just the kernel).
-        let sent = get("/idle").len() + half_req.len() + stuck_req.len();
+        // The shards have read the partial requests (not just the kernel).
+        let sent = get("/idle").len() + half_req.len() + head_half_req.len() + stuck_req.len();
         wait_bytes_in(maddr, sent as u64);
         let t0 = std::time::Instant::now();
         ex.signal(libc::SIGTERM);
@@ -112,6 +116,11 @@ both_backends!(
         assert!(r.text().contains("aGVsbG93b3JsZA=="), "{}", r.text()); // "helloworld"
         assert!(r.closes());
         half.expect_closed();
+        head_half.send("Host: t\r\n\r\n");
+        let r = head_half.response();
+        assert_eq!(r.status, 200);
+        assert!(r.closes());
+        head_half.expect_closed();
         // The one that never finishes is cut when the grace period ends; exit 0.
         stuck.expect_closed();
         let st = ex.exit(Duration::from_secs(10)).expect("exits");

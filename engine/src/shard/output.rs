@@ -182,11 +182,13 @@ impl ShardState {
         match life {
             Life::Draining if drained => self.linger(idx, backend),
             Life::Closing => self.reap.push(idx),
-            Life::Open if drained => {
+            // Idle means no request started either: a partly received head is a request
+            // in progress, which a closing shard still answers (as Node's close()).
+            Life::Open if drained && self.conns[idx].is_idle() => {
                 if self.closing {
                     self.abort(idx);
                     self.reap.push(idx);
-                } else if self.conns[idx].is_idle() {
+                } else {
                     self.set_deadline(idx, Deadline::KeepAlive);
                 }
             }
