@@ -225,17 +225,7 @@ impl Response {
             ));
         }
         self.check_open()?;
-        if let Some(m) = &message {
-            if !encode::is_valid_value(m.as_bytes()) {
-                return Err(Error::new(
-                    ErrorKind::InvalidHeader,
-                    "Invalid character in statusMessage",
-                ));
-            }
-        }
-        if message.is_some() {
-            self.st.message = message;
-        }
+        self.take_head_message(message)?;
         self.st.status = status;
         if self.st.headers.entries.is_empty() {
             // Node's fast path: with no setHeader() before, writeHead's headers go straight
@@ -279,15 +269,7 @@ impl Response {
             return self.write_head_inner(status, msg, owned);
         }
         self.check_open()?;
-        if let Some(m) = message {
-            if !encode::is_valid_value(m.as_bytes()) {
-                return Err(Error::new(
-                    ErrorKind::InvalidHeader,
-                    "Invalid character in statusMessage",
-                ));
-            }
-            self.st.message = Some(Cow::Owned(m.to_owned()));
-        }
+        self.take_head_message(message.map(|m| Cow::Owned(m.to_owned())))?;
         self.st.status = status;
         let (start, mut facts) = self.begin_eager_head(status);
         for &(n, v) in headers {
@@ -318,15 +300,7 @@ impl Response {
             return self.write_head_borrowed(status, message, &list);
         }
         self.check_open()?;
-        if let Some(m) = message {
-            if !encode::is_valid_value(m.as_bytes()) {
-                return Err(Error::new(
-                    ErrorKind::InvalidHeader,
-                    "Invalid character in statusMessage",
-                ));
-            }
-            self.st.message = Some(Cow::Owned(m.to_owned()));
-        }
+        self.take_head_message(message.map(|m| Cow::Owned(m.to_owned())))?;
         self.st.status = status;
         let (_, mut facts) = self.begin_eager_head(status);
         facts.merge(&headers.facts);
@@ -335,6 +309,21 @@ impl Response {
         self.end_eager_head(facts);
         self.st.head_frozen = true;
         Ok(self)
+    }
+
+    /// writeHead's status message: rejected as Node does if it could break the status
+    /// line, else kept for it.
+    fn take_head_message(&mut self, message: Option<Cow<'static, str>>) -> Result<(), Error> {
+        if let Some(m) = message {
+            if !encode::is_valid_value(m.as_bytes()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidHeader,
+                    "Invalid character in statusMessage",
+                ));
+            }
+            self.st.message = Some(m);
+        }
+        Ok(())
     }
 
     /// Node's writeHead fast path, step 1: the status line straight into the head.
