@@ -269,10 +269,15 @@ both_backends!(
             ("OPTIONS", "*"),
             ("GET", "//double//slashes/./../x?"),
             ("GET", "/with%20space?q=a+b&r=%E2%9C%93"),
-            ("CONNECTLIKE", "/not-connect"),
+            ("M-SEARCH", "*"),
         ] {
             c.send(format!("{method} {target} HTTP/1.1\r\nHost: t\r\n\r\n"));
             assert_eq!(c.response().text(), format!("{method} {target}"));
         }
+        // A method outside Node's http.METHODS is a 400, as Node's parser answers it.
+        c.send("CONNECTLIKE /not-connect HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.response();
+        assert_eq!(r.status, 400);
+        assert!(r.closes());
     }
 );

@@ -12,6 +12,7 @@
 //! Transfer-Encoding) run only on a complete, syntactically valid head.
 use std::mem::MaybeUninit;
 
+use super::encode::METHODS;
 use super::{Expect, Framing, HeaderSpan, Limits, ParseError, RequestHead, Span};
 
 /// Header slots tried on the stack before retrying with a heap array.
@@ -182,7 +183,8 @@ fn line_ends_crlf(
 }
 
 /// Partial head accepted by httparse: can the scanner also find nothing wrong yet? Checks
-/// what httparse does not: line endings and the length of a still-incomplete target.
+/// what httparse does not: line endings, a known method once its space is in, and the
+/// length of a still-incomplete target.
 fn partial_looks_fine(rest: &[u8], limits: &Limits) -> bool {
     if !crlf_only(rest, true) {
         return false;
@@ -191,6 +193,9 @@ fn partial_looks_fine(rest: &[u8], limits: &Limits) -> bool {
     let line = &rest[..line_end];
     match memchr::memchr(b' ', line) {
         Some(sp) => {
+            if !is_known_method(&line[..sp]) {
+                return false;
+            }
             let target = &line[sp + 1..];
             memchr::memchr(b' ', target).unwrap_or(target.len()) <= limits.max_uri_len
         }
@@ -211,7 +216,8 @@ fn fast_head(
 ) -> Option<Result<RequestHead, ParseError>> {
     let rest = &buf[start..start + n];
     let (method, target, version) = (req.method?, req.path?, req.version?);
-    if target.len() > limits.max_uri_len {
+    // An unknown method is judged (and named) by the byte-order scanner.
+    if !is_known_method(method.as_bytes()) || target.len() > limits.max_uri_len {
         return None;
     }
     let rest_base = rest.as_ptr() as usize;
@@ -260,6 +266,17 @@ struct RawHead {
 enum Scan {
     Incomplete,
     Complete(RawHead),
+}
+
+/// Node's parser (llhttp) takes only the methods of `http.METHODS` and answers any other
+/// with 400 `HPE_INVALID_METHOD`; so do we, once the method's space has arrived
+/// (case-sensitive, as llhttp). The common ones are matched first.
+#[inline]
+pub(super) fn is_known_method(m: &[u8]) -> bool {
+    matches!(
+        m,
+        b"GET" | b"POST" | b"HEAD" | b"PUT" | b"DELETE" | b"OPTIONS" | b"PATCH"
+    ) || METHODS.binary_search_by(|k| k.as_bytes().cmp(m)).is_ok()
 }
 
 /// RFC 9110 `tchar`.
@@ -334,6 +351,9 @@ fn check_request_line(
         } else {
             Ok(None)
         };
+    }
+    if !is_known_method(&line[..i]) {
+        return Err(ParseError::InvalidMethod);
     }
     let method = (0, i);
     i += 1;

@@ -335,6 +335,13 @@ fn cases() -> Vec<Case> {
         // Request line.
         err("method_not_token", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
         err("method_leading_space", " GET / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        // Only Node's http.METHODS, case-sensitive, as llhttp.
+        err("method_unknown", "FOO / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        err("method_lower_case", "get / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        err("method_known_prefix_only", "GE / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        err("method_known_then_more", "GETX / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        ok("method_m_search", "M-SEARCH * HTTP/1.1\r\nHost: h\r\n\r\n", n, b""),
+        ok("method_propfind", "PROPFIND / HTTP/1.1\r\nHost: h\r\n\r\n", n, b""),
         err("target_with_space", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", InvalidVersion),
         err("target_empty", "GET  HTTP/1.1\r\nHost: h\r\n\r\n", InvalidTarget),
         err("target_double_space", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidTarget),
@@ -516,7 +523,7 @@ fn random_request(rng: &mut Rng) -> (Vec<u8>, Msg) {
         out.extend_from_slice(b"\r\n");
     }
     let method = rng
-        .pick(&["GET", "POST", "PUT", "DELETE", "PATCH", "X-M"])
+        .pick(&["GET", "POST", "PUT", "DELETE", "PATCH", "M-SEARCH"])
         .to_string();
     let target = format!(
         "/{}?{}",
