@@ -61,6 +61,15 @@ both_backends!(
             got,
             b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
         );
+        // Methods outside Node's http.METHODS, as Node's parser: a whole request line, and
+        // bytes that can start no method, answered at once (the client sends no more).
+        for bytes in [&b"FOO / HTTP/1.1\r\nHost: t\r\n\r\n"[..], b"oooops!"] {
+            let got = exchange(&server, bytes);
+            assert_eq!(
+                got,
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+            );
+        }
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 );

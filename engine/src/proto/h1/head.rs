@@ -199,7 +199,7 @@ fn partial_looks_fine(rest: &[u8], limits: &Limits) -> bool {
             let target = &line[sp + 1..];
             memchr::memchr(b' ', target).unwrap_or(target.len()) <= limits.max_uri_len
         }
-        None => true,
+        None => is_method_prefix(line),
     }
 }
 
@@ -269,14 +269,20 @@ enum Scan {
 }
 
 /// Node's parser (llhttp) takes only the methods of `http.METHODS` and answers any other
-/// with 400 `HPE_INVALID_METHOD`; so do we, once the method's space has arrived
-/// (case-sensitive, as llhttp). The common ones are matched first.
+/// with 400 `HPE_INVALID_METHOD`, as soon as the bytes seen can start no known method; so
+/// do we (case-sensitive, as llhttp). The common ones are matched first.
 #[inline]
 pub(super) fn is_known_method(m: &[u8]) -> bool {
     matches!(
         m,
         b"GET" | b"POST" | b"HEAD" | b"PUT" | b"DELETE" | b"OPTIONS" | b"PATCH"
     ) || METHODS.binary_search_by(|k| k.as_bytes().cmp(m)).is_ok()
+}
+
+/// Whether `p`, a method whose space has not arrived yet, can still become a known one:
+/// llhttp rejects `oooops` at its first byte, not when the line ends.
+fn is_method_prefix(p: &[u8]) -> bool {
+    METHODS.iter().any(|k| k.as_bytes().starts_with(p))
 }
 
 /// RFC 9110 `tchar`.
@@ -346,7 +352,7 @@ fn check_request_line(
         return Err(ParseError::InvalidMethod);
     }
     if i == n {
-        return if complete {
+        return if complete || !is_method_prefix(line) {
             Err(ParseError::InvalidMethod)
         } else {
             Ok(None)

@@ -340,6 +340,7 @@ fn cases() -> Vec<Case> {
         err("method_lower_case", "get / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
         err("method_known_prefix_only", "GE / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
         err("method_known_then_more", "GETX / HTTP/1.1\r\nHost: h\r\n\r\n", InvalidMethod),
+        err("method_no_known_prefix", "oooops!", InvalidMethod),
         ok("method_m_search", "M-SEARCH * HTTP/1.1\r\nHost: h\r\n\r\n", n, b""),
         ok("method_propfind", "PROPFIND / HTTP/1.1\r\nHost: h\r\n\r\n", n, b""),
         err("target_with_space", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", InvalidVersion),
