@@ -6,11 +6,16 @@ use std::time::Duration;
 use ringhttp_tests::example::{backend_arg, path, wait_bytes_in, wait_listeners, Example};
 use ringhttp_tests::*;
 
-fn hello(backend: BackendKind, args: &[&str]) -> Command {
-    let mut cmd = Command::new(path("hello"));
+/// The example `name` on `backend` with two shards, then `args`.
+fn example(name: &str, backend: BackendKind, args: &[&str]) -> Command {
+    let mut cmd = Command::new(path(name));
     cmd.args(["--backend", backend_arg(backend), "--shards", "2"])
         .args(args);
     cmd
+}
+
+fn hello(backend: BackendKind, args: &[&str]) -> Command {
+    example("hello", backend, args)
 }
 
 both_backends!(
@@ -70,16 +75,18 @@ fn bad_port_and_zero_shards_are_rejected() {
 
 both_backends!(
     fn sigterm_drains_a_half_received_request_and_exits_zero(backend: BackendKind) {
-        let mut cmd = Command::new(path("echo"));
-        cmd.args([
-            "--backend",
-            backend_arg(backend),
-            "--shards",
-            "2",
-            "--port",
-            "0",
-        ])
-        .args(["--shutdown-grace-ms", "2000", "--metrics-port", "0"]);
+        let cmd = example(
+            "echo",
+            backend,
+            &[
+                "--port",
+                "0",
+                "--shutdown-grace-ms",
+                "2000",
+                "--metrics-port",
+                "0",
+            ],
+        );
         let mut ex = Example::spawn(cmd);
         let addr = ex.listening();
         let maddr = ex.metrics_addr();
@@ -224,16 +231,7 @@ fn systemd_flag_without_a_socket_is_an_error() {
 
 both_backends!(
     fn metrics_port_serves_prometheus_text(backend: BackendKind) {
-        let mut cmd = Command::new(path("echo"));
-        cmd.args([
-            "--backend",
-            backend_arg(backend),
-            "--shards",
-            "2",
-            "--port",
-            "0",
-        ])
-        .args(["--metrics-port", "0"]);
+        let cmd = example("echo", backend, &["--port", "0", "--metrics-port", "0"]);
         let mut ex = Example::spawn(cmd);
         let addr = ex.listening();
         let line = ex
@@ -337,22 +335,19 @@ fn logs_are_plain_stderr_lines_and_nofile_is_raised() {
 both_backends!(
     fn zero_downtime_restart_with_reuse_port(backend: BackendKind) {
         let echo = |port: &str| {
-            let mut cmd = Command::new(path("echo"));
-            cmd.args([
-                "--backend",
-                backend_arg(backend),
-                "--shards",
-                "2",
-                "--port",
-                port,
-            ])
-            .args([
-                "--reuse-port",
-                "--shutdown-grace-ms",
-                "5000",
-                "--metrics-port",
-                "0",
-            ]);
+            let cmd = example(
+                "echo",
+                backend,
+                &[
+                    "--port",
+                    port,
+                    "--reuse-port",
+                    "--shutdown-grace-ms",
+                    "5000",
+                    "--metrics-port",
+                    "0",
+                ],
+            );
             Example::spawn(cmd)
         };
         let mut old = echo("0");
