@@ -302,22 +302,28 @@ pub(crate) fn res_continue(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
-/// resInformational(server, handle, status, [name, value, ...]): a 1xx response now
-/// (`writeEarlyHints`, `writeProcessing`).
-pub(crate) fn res_informational(cx: &Cx) -> JsResult<Value> {
-    let env = cx.env;
-    let status = get_u32(env, cx.arg(2)) as u16;
-    let list = cx.arg(3);
+/// `[name, value, name, value, ...]` from JS as pairs of strings (a last odd entry is
+/// ignored).
+fn string_pairs(env: Env, list: Value) -> JsResult<Vec<(String, String)>> {
     let n = array_len(env, list);
-    let mut h = Vec::new();
+    let mut pairs = Vec::with_capacity(n as usize / 2);
     let mut i = 0;
     while i + 1 < n {
-        h.push((
+        pairs.push((
             get_string(env, element(env, list, i))?,
             get_string(env, element(env, list, i + 1))?,
         ));
         i += 2;
     }
+    Ok(pairs)
+}
+
+/// resInformational(server, handle, status, [name, value, ...]): a 1xx response now
+/// (`writeEarlyHints`, `writeProcessing`).
+pub(crate) fn res_informational(cx: &Cx) -> JsResult<Value> {
+    let env = cx.env;
+    let status = get_u32(env, cx.arg(2)) as u16;
+    let h = string_pairs(env, cx.arg(3))?;
     with_pair(cx, |js, p| {
         if let Some(res) = p.res.as_mut() {
             res.write_informational(status, h.iter().map(|(n, v)| (n, v)))
@@ -331,17 +337,7 @@ pub(crate) fn res_informational(cx: &Cx) -> JsResult<Value> {
 
 pub(crate) fn res_trailers(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let list = cx.arg(2);
-    let n = array_len(env, list);
-    let mut t = Vec::new();
-    let mut i = 0;
-    while i + 1 < n {
-        t.push((
-            get_string(env, element(env, list, i))?,
-            get_string(env, element(env, list, i + 1))?,
-        ));
-        i += 2;
-    }
+    let t = string_pairs(env, cx.arg(2))?;
     with_pair(cx, |_, p| {
         if let Some(res) = p.res.as_mut() {
             res.add_trailers(t).map_err(engine_err)?;
