@@ -134,6 +134,52 @@ both_backends!(
 );
 
 both_backends!(
+    fn stop_accepting_keeps_busy_connections_alive(backend: BackendKind) {
+        // Node v20's `server.close()` is this plus closeIdleConnections(): a connection
+        // with a request in flight stays keep-alive, further requests on it reach the
+        // handler, and 'close' comes when the client or keepAliveTimeout ends it.
+        let (closed_tx, closed_rx) = mpsc::channel();
+        let closed_tx = Mutex::new(closed_tx);
+        let (server, rx) = parking_server(
+            backend,
+            ServerBuilder::new()
+                .keep_alive_timeout(Duration::from_millis(300))
+                .on_close(move || closed_tx.lock().unwrap().send(()).unwrap()),
+        );
+        let addr = server.local_addr().unwrap();
+        let mut idle = Client::connect(&server);
+        idle.send(get("/"));
+        assert_eq!(idle.response().text(), "quick");
+        let mut busy = Client::connect(&server);
+        busy.send(get("/slow"));
+        let parked = rx.recv_timeout(TIMEOUT).unwrap();
+        server.stop_accepting();
+        server.close_idle_connections();
+        idle.expect_closed();
+        wait_until("the listener gone", || {
+            TcpStream::connect_timeout(&addr, TIMEOUT).is_err()
+        });
+        assert!(parked.end(200, vec![], b"slow done".to_vec()));
+        let r = busy.response();
+        assert_eq!(r.text(), "slow done");
+        assert_eq!(r.header("connection"), Some("keep-alive"));
+        // Pipelined and later requests on it are served, keep-alive as before.
+        busy.send(format!("{}{}", get("/a"), get("/b")));
+        for r in busy.responses(2) {
+            assert_eq!(r.text(), "quick");
+            assert!(!r.closes());
+        }
+        assert!(closed_rx.recv_timeout(Duration::from_millis(100)).is_err());
+        busy.send(get("/c"));
+        assert_eq!(busy.response().text(), "quick");
+        // Idle again: keepAliveTimeout ends it, then the server closes.
+        busy.expect_closed();
+        closed_rx.recv_timeout(TIMEOUT).expect("'close' fired");
+        server.wait().unwrap();
+    }
+);
+
+both_backends!(
     fn connection_events_once_per_connection(backend: BackendKind) {
         let opened = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(Mutex::new(Vec::new()));

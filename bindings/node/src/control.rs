@@ -11,17 +11,20 @@ pub(crate) fn server<'a>(cx: &Cx, i: usize) -> JsResult<&'a Server> {
     Ok(unsafe { &*p })
 }
 
+/// close(server): the listening half of Node's `server.close()` (the JS side closes idle
+/// connections first): busy connections stay keep-alive, and 'close' comes when the last
+/// connection is gone.
 pub(crate) fn close(cx: &Cx) -> JsResult<Value> {
     let srv = server(cx, 0)?;
     if !srv.closing.replace(true) {
         match srv.shard.try_borrow_mut() {
             Ok(mut g) => {
                 if let Some(s) = g.as_mut() {
-                    s.close();
+                    s.stop_accepting();
                 }
             }
             Err(_) => {
-                srv.handle.close();
+                srv.handle.stop_accepting();
             }
         }
         srv.js.kick();

@@ -185,3 +185,57 @@ test('listen(port, hostname) looks the name up first, as Node: address() once li
   assert.ok(a.port > 0);
   await close(server);
 });
+
+// Reads responses off one keep-alive socket: `next(n)` resolves with the text once n
+// status lines have arrived in total; `closed` when the server ends the socket.
+function keepAliveClient(port) {
+  const net = require('net');
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setEncoding('latin1');
+  let out = '';
+  let waiter = null;
+  const count = () => (out.match(/HTTP\/1\.1 \d{3} /g) || []).length;
+  const check = () => { if (waiter && count() >= waiter.n) { const w = waiter; waiter = null; w.resolve(out.replace(/\r\nDate: [^\r]*/g, '')); } };
+  sock.on('data', (d) => { out += d; check(); });
+  const closed = new Promise((r) => sock.on('close', r));
+  const next = (n) => new Promise((resolve) => { waiter = { n, resolve }; check(); });
+  return { sock, next, closed };
+}
+
+const GET = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+
+test('close() with a request in flight: that connection stays keep-alive, later requests reach the handler', async () => {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.url);
+    if (req.url === '/slow') {
+      server.close();
+      setTimeout(() => res.end('slow'), 100);
+    } else {
+      res.end(`ok ${req.url}`);
+    }
+  });
+  server.keepAliveTimeout = 300;
+  let closedAt = 0;
+  server.on('close', () => { closedAt = Date.now(); });
+  const port = await listen(server);
+  const c = keepAliveClient(port);
+  // /slow, with /pipe pipelined behind it; both are answered keep-alive, as Node 20.
+  c.sock.write(GET('/slow') + GET('/pipe'));
+  let out = await c.next(2);
+  assert.strictEqual(out,
+    'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=0\r\nContent-Length: 4\r\n\r\nslow' +
+    'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=0\r\nContent-Length: 8\r\n\r\nok /pipe');
+  assert.strictEqual(server.listening, false);
+  assert.strictEqual(closedAt, 0, "no 'close' while a connection is open");
+  // A later request on the same socket is served too.
+  c.sock.write(GET('/later'));
+  out = await c.next(3);
+  assert.match(out, /Connection: keep-alive\r\nKeep-Alive: timeout=0\r\nContent-Length: 9\r\n\r\nok \/later$/);
+  assert.deepStrictEqual(seen, ['/slow', '/pipe', '/later']);
+  // Idle, it goes at keepAliveTimeout; then the server's 'close'.
+  const t0 = Date.now();
+  await c.closed;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(closedAt >= t0, "'close' after the last connection");
+});

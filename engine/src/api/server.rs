@@ -423,11 +423,23 @@ impl Server {
         &self.shards
     }
 
-    /// `server.close()`: stop accepting, close idle connections, let in-flight requests
+    /// Closes gracefully: stop accepting, close idle connections, let in-flight requests
     /// finish (their responses say `Connection: close`); 'close' fires when all are gone.
+    /// Node's own `server.close()` does not end busy keep-alive connections: that is
+    /// [`stop_accepting`](Self::stop_accepting) then
+    /// [`close_idle_connections`](Self::close_idle_connections).
     pub fn close(&self) {
         for s in &self.shards {
             s.close();
+        }
+    }
+
+    /// Node's `net.Server.close()`: stop accepting; open connections, busy or idle, are
+    /// served as before (keep-alive included) until the client closes them or they time
+    /// out, and the server stops when the last one is gone.
+    pub fn stop_accepting(&self) {
+        for s in &self.shards {
+            s.stop_accepting();
         }
     }
 

@@ -291,7 +291,7 @@ impl ShardState {
         c.requests += 1;
         let last_allowed =
             live.max_requests_per_socket != 0 && c.requests >= live.max_requests_per_socket;
-        let keep_alive = head.keep_alive && !self.closing && !last_allowed;
+        let keep_alive = head.keep_alive && !self.draining && !last_allowed;
         {
             let mut st = slot.st.borrow_mut();
             st.conn = Some(c.shared.clone());

@@ -98,8 +98,11 @@ pub struct ShardState {
     tasks: Receiver<Task>,
     pub(crate) now: Instant,
     next_gen: u32,
-    /// close() was called: no new connections, no keep-alive.
+    /// Not accepting any more (close() or stop_accepting()): finished once the last
+    /// connection is gone.
     pub(crate) closing: bool,
+    /// close()/shutdown(): no more keep-alive; a connection is closed once idle.
+    pub(crate) draining: bool,
     /// Connections whose fd must be closed once their operations are done.
     reap: Vec<usize>,
     /// Listeners to stop accepting on at the next flush.
@@ -167,6 +170,7 @@ impl Shard {
             now,
             next_gen: 0,
             closing: false,
+            draining: false,
             reap: Vec::new(),
             stop_listeners: false,
             accept_paused_until: None,
@@ -235,9 +239,16 @@ impl Shard {
     }
 
     /// Stops accepting, closes idle connections now and the others after their current
-    /// response (Node's `server.close()`).
+    /// response (a drain: responses not started yet say `Connection: close`).
     pub fn close(&mut self) {
         self.st.begin_close();
+        self.st.flush(&mut self.backend);
+        let _ = self.backend.submit();
+    }
+
+    /// Stops accepting only (see [`ShardState::stop_accepting`]).
+    pub fn stop_accepting(&mut self) {
+        self.st.stop_accepting();
         self.st.flush(&mut self.backend);
         let _ = self.backend.submit();
     }
@@ -346,6 +357,11 @@ impl ShardHandle {
     /// Asks the shard to close (see [`Shard::close`]).
     pub fn close(&self) -> bool {
         self.post(|st| st.begin_close())
+    }
+
+    /// Asks the shard to stop accepting (see [`ShardState::stop_accepting`]).
+    pub fn stop_accepting(&self) -> bool {
+        self.post(|st| st.stop_accepting())
     }
 
     /// Graceful shutdown (see [`ShardState::shutdown`]).
@@ -495,12 +511,24 @@ impl ShardState {
         }
     }
 
+    /// Node's `net.Server.close()`, the listening half of `http.Server.close()`: no new
+    /// connections (the listeners go at the next flush); the open ones, busy or idle, are
+    /// served as before, keep-alive included, until they close or time out. The shard is
+    /// finished when the last one is gone. Node's `close()` adds
+    /// [`close_idle_connections`](Self::close_idle_connections).
+    pub fn stop_accepting(&mut self) {
+        if !self.closing {
+            self.closing = true;
+            self.stop_listeners = true;
+        }
+    }
+
     pub(crate) fn begin_close(&mut self) {
-        if self.closing {
+        if self.draining {
             return;
         }
-        self.closing = true;
-        self.stop_listeners = true;
+        self.stop_accepting();
+        self.draining = true;
         let ids: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
         for idx in ids {
             let c = &mut self.conns[idx];

@@ -183,9 +183,9 @@ impl ShardState {
             Life::Draining if drained => self.linger(idx, backend),
             Life::Closing => self.reap.push(idx),
             // Idle means no request started either: a partly received head is a request
-            // in progress, which a closing shard still answers (as Node's close()).
+            // in progress, which a draining shard still answers.
             Life::Open if drained && self.conns[idx].is_idle() => {
-                if self.closing {
+                if self.draining {
                     self.abort(idx);
                     self.reap.push(idx);
                 } else {
