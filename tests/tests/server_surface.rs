@@ -266,11 +266,16 @@ both_backends!(
 
 both_backends!(
     fn max_requests_per_socket(backend: BackendKind) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
         let server = start(
             backend,
             ServerBuilder::new()
                 .max_requests_per_socket(2)
-                .on_request(|req, mut res| res.end_with(format!("x{}", req.url()))),
+                .on_request(move |req, mut res| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    res.end_with(format!("x{}", req.url()))
+                }),
         );
         // One at a time. Node v20: the first response says `Keep-Alive: timeout=5, max=2`,
         // the second (the last allowed) `Connection: close`.
@@ -285,22 +290,44 @@ both_backends!(
         assert_eq!(r.text(), "x/2");
         assert!(r.closes());
         assert_eq!(r.header("keep-alive"), None);
-        // Difference from Node, on purpose: Node v20 leaves the socket open after that
-        // `Connection: close` (until keepAliveTimeout) and answers further requests with
-        // `503 Service Unavailable`; we close it, as announced.
-        c.expect_closed();
+        // As Node v20: the socket stays open after that `Connection: close` (until
+        // keepAliveTimeout or the client), and further requests get Node's
+        // `writeHead(503); end()` without reaching the handler.
+        c.send(get("/3"));
+        let r = c.response();
+        assert_eq!(r.status, 503);
+        assert!(r.closes());
+        assert!(r.chunked);
+        assert_eq!(r.text(), "");
+        // A body is read and discarded; the request behind it gets its 503 too.
+        c.send(format!(
+            "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello{}",
+            get("/4")
+        ));
+        for r in c.responses(2) {
+            assert_eq!(r.status, 503);
+        }
+        c.expect_silence(Duration::from_millis(100));
 
-        // Pipelined: the same two responses. Node also answers the third with a 503
-        // (`Connection: close`, empty chunked body); we close after the second, so the
-        // client retries it on a new connection as RFC 9112 says.
+        // Pipelined: the same, in order.
         let mut c = Client::connect(&server);
         c.send(format!("{}{}{}", get("/1"), get("/2"), get("/3")));
-        let rs = c.responses(2);
+        let rs = c.responses(3);
         assert_eq!(rs[0].text(), "x/1");
         assert!(!rs[0].closes());
         assert_eq!(rs[1].text(), "x/2");
         assert!(rs[1].closes());
-        c.expect_closed();
+        assert_eq!(rs[2].status, 503);
+        assert!(rs[2].closes());
+        // The handler saw the allowed ones only.
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // HTTP/1.0 requests do not count (Node's rule).
+        let mut c = Client::connect(&server);
+        let old = "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+        c.send(format!("{old}{old}{old}"));
+        for r in c.responses(3) {
+            assert_eq!(r.text(), "x/old");
+        }
     }
 );
 

@@ -239,3 +239,32 @@ test('close() with a request in flight: that connection stays keep-alive, later 
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(closedAt >= t0, "'close' after the last connection");
 });
+
+test('maxRequestsPerSocket: the last response says close, the socket stays, later requests get 503', async () => {
+  const seen = [];
+  const server = http.createServer((req, res) => { seen.push(req.url); res.end(`ok ${req.url}`); });
+  server.maxRequestsPerSocket = 2;
+  server.keepAliveTimeout = 300;
+  const port = await listen(server);
+  const c = keepAliveClient(port);
+  c.sock.write(GET('/1'));
+  await c.next(1);
+  c.sock.write(GET('/2'));
+  let out = await c.next(2);
+  assert.match(out, /\r\nConnection: close\r\nContent-Length: 5\r\n\r\nok \/2$/);
+  // Sent after that `Connection: close` arrived: Node still reads it and answers 503.
+  c.sock.write(GET('/3'));
+  out = await c.next(3);
+  const n503 = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
+  assert.ok(out.endsWith('ok /2' + n503), out);
+  // Pipelined: the same, in order; the socket is still open after them.
+  const p = keepAliveClient(port);
+  p.sock.write(GET('/a') + GET('/b') + GET('/c') + GET('/d'));
+  out = await p.next(4);
+  assert.ok(out.endsWith('ok /b' + n503 + n503), out);
+  assert.ok(!p.sock.destroyed);
+  assert.deepStrictEqual(seen, ['/1', '/2', '/a', '/b']);
+  c.sock.destroy();
+  p.sock.destroy();
+  await close(server);
+});

@@ -72,6 +72,7 @@ pub(crate) struct Conn {
     pub recv_armed: bool,
     pub stop_requested: bool,
     pub peer_eof: bool,
+    /// Requests counted against maxRequestsPerSocket (HTTP/1.1 ones, as Node).
     pub requests: usize,
     /// When the current request's first byte arrived (for requestTimeout).
     pub request_started: Option<std::time::Instant>,

@@ -288,16 +288,22 @@ impl ShardState {
         let slot = self.take_slot();
         self.stats.request();
         let c = &mut self.conns[idx];
-        c.requests += 1;
-        let last_allowed =
-            live.max_requests_per_socket != 0 && c.requests >= live.max_requests_per_socket;
-        let keep_alive = head.keep_alive && !self.draining && !last_allowed;
+        // maxRequestsPerSocket as Node's: HTTP/1.1 requests count; the last allowed one's
+        // response says `Connection: close` and the connection stays; requests after it
+        // are answered 503 without reaching the listener.
+        let max = live.max_requests_per_socket;
+        if max != 0 && head.minor_version == 1 {
+            c.requests += 1;
+        }
+        let limit_reached = max != 0 && c.requests >= max;
+        let over_limit = max != 0 && c.requests > max;
         {
             let mut st = slot.st.borrow_mut();
             st.conn = Some(c.shared.clone());
             st.req_minor = head.minor_version;
             st.is_head = head.is_head;
-            st.keep_alive = keep_alive;
+            st.keep_alive = head.keep_alive && !self.draining;
+            st.limit_reached = limit_reached;
         }
         c.queue.push_back(slot.clone());
         let body = match head.framing {
@@ -335,6 +341,11 @@ impl ShardState {
                 live.max_headers_count
             },
         };
+        if over_limit {
+            // Node's `writeHead(503); end()` (the body, if any, is discarded with `req`).
+            slot.respond_framed(503, &[], b"", false);
+            return;
+        }
         let handler = match expect {
             Expect::Continue if self.handlers.check_continue.is_some() => {
                 self.handlers.check_continue.clone()

@@ -20,6 +20,9 @@ pub(super) struct SlotState {
     /// The request allows the connection to persist (and the server does too; the head,
     /// once written, may have said otherwise).
     pub keep_alive: bool,
+    /// The connection's maxRequestsPerSocket is reached: the head says `Connection: close`
+    /// though the connection persists (Node's `maxRequestsOnConnectionReached`).
+    pub limit_reached: bool,
     /// The status sent (for the counters).
     pub status: u16,
     /// The head is complete in `buf`: framing and persistence are decided.
@@ -51,6 +54,7 @@ impl ResSlot {
                 req_minor: 1,
                 is_head: false,
                 keep_alive: true,
+                limit_reached: false,
                 status: 200,
                 head_written: false,
                 buf: Vec::new(),
@@ -72,6 +76,7 @@ impl ResSlot {
         st.req_minor = 1;
         st.is_head = false;
         st.keep_alive = true;
+        st.limit_reached = false;
         st.status = 200;
         st.head_written = false;
         st.buf.clear();
@@ -132,6 +137,7 @@ impl ResSlot {
             req_minor: st.req_minor,
             is_head: st.is_head,
             keep_alive: st.keep_alive,
+            limit_reached: st.limit_reached,
             send_date,
             facts,
             suppressed,
@@ -208,6 +214,18 @@ impl ResSlot {
     /// A whole response the shard gives itself (417, 500, or the empty 200 when nobody
     /// listens for requests): `headers` then the engine's own, and `body`.
     pub(super) fn respond(&self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+        self.respond_framed(status, headers, body, true);
+    }
+
+    /// As [`respond`](Self::respond); `sized` false frames the body as if the head had
+    /// been written before it (chunked on HTTP/1.1, as Node's `writeHead(s); end()`).
+    pub(super) fn respond_framed(
+        &self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        sized: bool,
+    ) {
         let mut facts = HeadFacts::default();
         self.with_buf(|buf| {
             encode::status_line(buf, status, encode::reason_phrase(status));
@@ -216,9 +234,12 @@ impl ResSlot {
                 encode::header(buf, n.as_bytes(), v.as_bytes());
             }
         });
-        let mut framing =
-            self.end_head(status, true, facts, Suppressed::default(), Some(body.len()));
-        self.write_with(|buf| framing.write(buf, body));
+        let end_len = sized.then_some(body.len());
+        let mut framing = self.end_head(status, true, facts, Suppressed::default(), end_len);
+        self.write_with(|buf| {
+            framing.write(buf, body);
+            framing.finish(buf, std::iter::empty());
+        });
         self.end();
     }
 

@@ -165,6 +165,10 @@ pub struct HeadEnd {
     pub is_head: bool,
     /// The request and the server allow the connection to persist.
     pub keep_alive: bool,
+    /// The connection's request limit is reached (Node's `maxRequestsOnConnectionReached`):
+    /// a persisting connection is announced as `Connection: close` yet persists (Node
+    /// answers further requests on it with 503).
+    pub limit_reached: bool,
     /// `res.sendDate`.
     pub send_date: bool,
     pub facts: HeadFacts,
@@ -224,8 +228,11 @@ impl HeadEnd {
             out.extend_from_slice(lines.date);
         }
         let connection = !sup.connection && present & special::CONNECTION == 0;
-        let advertise = keep_alive && !sup.keep_alive && present & special::KEEP_ALIVE == 0;
-        match (connection, keep_alive) {
+        let advertise = keep_alive
+            && !self.limit_reached
+            && !sup.keep_alive
+            && present & special::KEEP_ALIVE == 0;
+        match (connection, keep_alive && !self.limit_reached) {
             // The common case in one copy: `Connection: keep-alive` + `Keep-Alive: timeout=N`.
             (true, true) if advertise => out.extend_from_slice(lines.keep_alive_lines),
             (true, true) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
@@ -265,6 +272,7 @@ mod tests {
             req_minor: 1,
             is_head: false,
             keep_alive: true,
+            limit_reached: false,
             send_date: true,
             facts: HeadFacts::default(),
             suppressed: Suppressed::default(),
@@ -391,6 +399,29 @@ mod tests {
         });
         assert!(!f.keep_alive);
         assert_eq!(s, "Date: D\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    #[test]
+    fn request_limit_announces_close_but_persists() {
+        // Node's maxRequestsOnConnectionReached: `Connection: close`, no Keep-Alive, and
+        // the connection stays (further requests are answered 503).
+        let (s, f) = end(HeadEnd {
+            limit_reached: true,
+            end_len: Some(2),
+            ..head(200)
+        });
+        assert_eq!(
+            s,
+            "Date: D\r\nConnection: close\r\nContent-Length: 2\r\n\r\n"
+        );
+        assert!(f.keep_alive);
+        // A response that cannot persist anyway still closes.
+        let (_, f) = end(HeadEnd {
+            limit_reached: true,
+            req_minor: 0,
+            ..head(200)
+        });
+        assert!(!f.keep_alive);
     }
 
     #[test]
