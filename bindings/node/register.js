@@ -24,7 +24,9 @@ if (off !== '0' && off !== 'false' && off !== 'off') {
   });
   set('createServer', ringhttp.createServer);
   set('Server', ringhttp.Server);
-  set('ServerResponse', hybrid(ringhttp.ServerResponse, http.ServerResponse, isOurResponse, Server));
+  const HybridResponse = hybrid(ringhttp.ServerResponse, http.ServerResponse, isOurResponse, Server);
+  set('ServerResponse', HybridResponse);
+  require('./lib/response').setDispatchers(HybridResponse.prototype.writeHead, HybridResponse.prototype._implicitHeader);
   // (http2's allowHTTP1 fallback builds requests from `http.IncomingMessage` with Node's
   // signature: the same two-way class.)
   set('IncomingMessage', hybrid(ringhttp.IncomingMessage, http.IncomingMessage, isOurRequest, Server));

@@ -5,6 +5,7 @@
 const { Readable } = require('stream');
 const native = require('./native');
 const { code } = require('./codes');
+const { Expando } = require('./expando');
 
 const F_HTTP11 = code('RF_HTTP11');
 const F_BODY = code('RF_BODY');
@@ -49,23 +50,25 @@ function IncomingMessage(server, handle, method, url, flags, fd, text, hs, he) {
   this.upgrade = false;
   this.statusCode = null;
   this.statusMessage = null;
+  // Own fields, not defaults on the prototype: a framework that swaps the prototype
+  // (Express: `Object.setPrototypeOf(req, app.request)`) would otherwise reach them
+  // through register.js's accessors on every read and write.
+  this._rawHead = undefined;
+  this._bodyDone = false;
+  this._trailers = null;
+  this._rawTrailers = null;
+  this._bodyId = 0;
+  this._pausedNative = false;
+  this._endPushed = false;
+  this._socket = null;
+  this._tmo = false;
+  // The fields a prototype-swapping framework adds to every request (see expando.js).
+  if (shape.init !== null) shape.init(this);
+  else if (shape.fields === null) shape.noteFields(this);
 }
 Object.setPrototypeOf(IncomingMessage.prototype, Readable.prototype);
 Object.setPrototypeOf(IncomingMessage, Readable);
-
-// Internal state most requests never change: defaults on the prototype (an own property
-// appears when one is set), so a request object stays small.
-Object.assign(IncomingMessage.prototype, {
-  _rawHead: undefined,
-  _bodyDone: false,
-  _trailers: null,
-  _rawTrailers: null,
-  _bodyId: 0,
-  _pausedNative: false,
-  _endPushed: false,
-  _socket: null,
-  _tmo: false,
-});
+const shape = new Expando(IncomingMessage.prototype);
 
 // The Readable state is created on first use (any stream method or property).
 Object.defineProperty(IncomingMessage.prototype, '_readableState', {
@@ -288,4 +291,4 @@ proto.prependListener = function prependListener(ev, fn) {
   return prepend.call(this, ev, fn);
 };
 
-module.exports = { IncomingMessage, F_BODY, F_HTTP11 };
+module.exports = { IncomingMessage, F_BODY, F_HTTP11, shape };

@@ -6,7 +6,8 @@ const { Writable } = require('stream');
 const EE = require('events');
 const { STATUS_CODES } = require('http');
 const native = require('./native');
-const { F_BODY } = require('./incoming');
+const { F_BODY, shape: reqShape } = require('./incoming');
+const { Expando } = require('./expando');
 const { Socket } = require('./socket');
 const { code } = require('./codes');
 
@@ -103,24 +104,27 @@ function ServerResponse(server, handle, req) {
   this._frozen = false;
   this._sent = false;
   this._ended = false;
+  // Own fields, not defaults on the prototype: a framework that swaps the prototype
+  // (Express: `Object.setPrototypeOf(res, app.response)`) would otherwise reach them
+  // through register.js's accessors on every read and write.
+  this._finished = false;
+  this._closed = false;
+  this._destroyed = false;
+  this._hooked = false;
+  this._needDrain = false;
+  this._socket = null;
+  this._sockWait = false;
+  this._tmo = false;
+  this._trailersAdded = false;
+  // The fields a prototype-swapping framework adds to every response (see expando.js).
+  if (shape.init !== null) shape.init(this);
+  else if (shape.fields === null) shape.noteFields(this);
 }
 Object.setPrototypeOf(ServerResponse.prototype, Writable.prototype);
 Object.setPrototypeOf(ServerResponse, Writable);
 
 const proto = ServerResponse.prototype;
-
-// State the common path never changes: defaults on the prototype (see incoming.js).
-Object.assign(proto, {
-  _finished: false,
-  _closed: false,
-  _destroyed: false,
-  _hooked: false,
-  _needDrain: false,
-  _socket: null,
-  _sockWait: false,
-  _tmo: false,
-  _trailersAdded: false,
-});
+const shape = new Expando(proto);
 
 function accessor(name, get, set) {
   Object.defineProperty(proto, name, {
@@ -139,8 +143,8 @@ accessor('_headerSent', function () { return this._sent; });
 accessor('_header', function () {
   if (!this._frozen) return null;
   let s = `HTTP/1.1 ${this.statusCode} ${this.statusMessage || STATUS_CODES[this.statusCode] || 'unknown'}\r\n`;
-  // (_buildHeadStr, not _headStr: that one counts header sets for the slot cache.)
-  const h = this._buildHeadStr();
+  // (buildHeadStr, not headStr: that one counts header sets for the slot cache.)
+  const h = buildHeadStr(this);
   if (h !== '') {
     const parts = h.split('\0');
     for (let i = 0; i < parts.length; i += 2) s += `${parts[i]}: ${parts[i + 1]}\r\n`;
@@ -324,7 +328,20 @@ const implicitHeaderFn = proto._implicitHeader;
 // someone wrapped writeHead or _implicitHeader, go through them as Node does (the plain
 // path needs no call: the head is built from setHeader()'s headers directly).
 function implicitHeader(res) {
-  if (res.writeHead !== writeHeadFn || res._implicitHeader !== implicitHeaderFn) res._implicitHeader();
+  const wh = res.writeHead;
+  const ih = res._implicitHeader;
+  if ((wh !== writeHeadFn && wh !== dispatchWriteHead) || (ih !== implicitHeaderFn && ih !== dispatchImplicit)) {
+    res._implicitHeader();
+  }
+}
+
+// register.js's `http.ServerResponse.prototype` calls ours through dispatchers: those
+// stand for ours too (a prototype swapped for one built on it wraps nothing).
+let dispatchWriteHead = writeHeadFn;
+let dispatchImplicit = implicitHeaderFn;
+function setDispatchers(writeHead, implicit) {
+  dispatchWriteHead = writeHead;
+  dispatchImplicit = implicit;
 }
 
 proto._mergeHeader = function _mergeHeader(k, v) {
@@ -421,14 +438,15 @@ function sameKV(a, b) {
 }
 
 // The head argument of the native call: a slot number, or the string (see nPairs).
-proto._headStr = function _headStr() {
+// (Module functions, not methods: no lookup through a prototype a framework swapped in.)
+function headStr(res) {
   pendingKV = null;
-  if (this._server._h !== slotServer) resetSlots(this._server._h);
-  const o = this._whObj;
-  const h = this._hdrs;
+  if (res._server._h !== slotServer) resetSlots(res._server._h);
+  const o = res._whObj;
+  const h = res._hdrs;
   if ((h === null) === (o === null)) {
     // Neither (no headers) or, never in practice, both: the string as is.
-    return this._buildHeadStr();
+    return buildHeadStr(res);
   }
   let kv = slotKV[slotLast];
   if (kv !== null && (h === null ? matchObj(kv, o) : matchHdrs(kv, h))) {
@@ -443,7 +461,7 @@ proto._headStr = function _headStr() {
       return s;
     }
   }
-  const str = this._buildHeadStr();
+  const str = buildHeadStr(res);
   if (nPairs === 0 || nPairs > 64) return str;
   kv = kvOf(o, h);
   if (kv === null) return str;
@@ -461,7 +479,7 @@ proto._headStr = function _headStr() {
   seen[seenNext] = kv;
   seenNext = (seenNext + 1) % seen.length;
   return str;
-};
+}
 
 // The native call that got a set to keep returned: the slot is usable.
 function commitHead() {
@@ -472,10 +490,10 @@ function commitHead() {
   }
 }
 
-proto._buildHeadStr = function _buildHeadStr() {
+function buildHeadStr(res) {
   let out = '';
   let n = 0;
-  const h = this._hdrs;
+  const h = res._hdrs;
   if (h !== null) {
     for (const k in h) {
       const e = h[k];
@@ -489,7 +507,7 @@ proto._buildHeadStr = function _buildHeadStr() {
       }
     }
   }
-  const o = this._whObj;
+  const o = res._whObj;
   if (o !== null) {
     for (const k in o) {
       const v = o[k];
@@ -505,20 +523,20 @@ proto._buildHeadStr = function _buildHeadStr() {
   }
   nPairs = n;
   return out;
-};
+}
 
-proto._wflags = function _wflags() {
-  let f = this._rm;
-  if (!this.sendDate) f |= WF_NO_DATE;
+function wflags(res) {
+  let f = res._rm;
+  if (!res.sendDate) f |= WF_NO_DATE;
   return f;
-};
+}
 
 // A status message other than the standard one for the code, or undefined.
-proto._message = function _message() {
-  const m = this.statusMessage;
-  if (m === undefined || m === STATUS_CODES[this.statusCode]) return undefined;
+function message(res) {
+  const m = res.statusMessage;
+  if (m === undefined || m === STATUS_CODES[res.statusCode]) return undefined;
   return m;
-};
+}
 
 function normalizeChunk(chunk, encoding) {
   if (typeof chunk === 'string') {
@@ -560,9 +578,9 @@ proto.write = function write(chunk, encoding, cb) {
     checkStatus(this.statusCode);
     this._sent = true;
     this._frozen = true;
-    const head = this._headStr();
-    const msg = this._message();
-    ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, this._wflags() | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
+    const head = headStr(this);
+    const msg = message(this);
+    ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, wflags(this) | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
     commitHead();
   } else {
     ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
@@ -612,7 +630,9 @@ proto.end = function end(chunk, encoding, cb) {
     return this;
   }
   const req = this.req;
-  let flags = this._wflags();
+  if (shape.learning) shape.learn(this);
+  if (reqShape.learning) reqShape.learn(req);
+  let flags = wflags(this);
   // Done with the engine's request and response right away unless someone listens for
   // 'finish'/'close' or the body is being read: then release later (_maybeRelease).
   const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
@@ -623,8 +643,8 @@ proto.end = function end(chunk, encoding, cb) {
   let snap;
   if (!this._sent) {
     checkStatus(this.statusCode);
-    const head = this._headStr();
-    const msg = this._message();
+    const head = headStr(this);
+    const msg = message(this);
     if (msg !== undefined) flags |= WF_MESSAGE;
     snap = native.resEnd(this._server._h, this._h, this.statusCode, msg, head, flags, chunk, nPairs);
     commitHead();
@@ -845,4 +865,4 @@ proto.prependListener = function prependListener(ev, fn) {
   return eePrepend.call(this, ev, fn);
 };
 
-module.exports = { ServerResponse, validateHeaderName, validateHeaderValue };
+module.exports = { ServerResponse, validateHeaderName, validateHeaderValue, setDispatchers };
