@@ -168,14 +168,14 @@ accessor('destroyed', function () { return this._destroyed; }, function (v) { th
 accessor('closed', function () { return this._closed; });
 accessor('errored', function () { return null; });
 // As Node, a pipelined response gets the socket (and a 'socket' event) once the ones
-// before it on the connection have ended: until then `res.socket` is null. (Libraries
-// such as on-finished then listen for 'socket' instead of adding listeners to a socket
-// shared by every response in flight.)
+// before it on the connection are done with it: until then `res.socket` is null.
+// (Libraries such as on-finished then listen for 'socket' instead of adding listeners to
+// a socket shared by every response in flight.)
 accessor('socket', function () {
   if (this._socket === null && !this._closed && !this._sockWait) {
     const s = this.req.socket;
     const cur = s._cur;
-    if (cur === null || cur === this || cur._ended || cur._closed) {
+    if (cur === null || cur === this || doneWithSocket(cur)) {
       s._cur = this;
       this._socket = s;
     } else {
@@ -654,7 +654,7 @@ proto.end = function end(chunk, encoding, cb) {
     snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk, 0);
   }
   this._ended = true;
-  if (this._socket !== null && this._socket._cur === this) nextOnSocket(this._socket);
+  if (!this._hooked && this._socket !== null && this._socket._cur === this) nextOnSocket(this._socket);
   if (release) {
     if (req._tmo || this._tmo) dropTimeouts(this);
     if (snap !== undefined) req._rawHead = snap;
@@ -664,7 +664,15 @@ proto.end = function end(chunk, encoding, cb) {
   return this;
 };
 
-// The current response of a connection ended: the next one waiting gets the socket.
+// A response is done with its socket once it ended, or, when someone listens for its
+// 'finish'/'close', once those came (as Node, which hands the socket on at 'finish'):
+// a pipelined response's listeners on the socket (on-finished's 'error'/'close') are
+// gone before the next response's are added, never one set per response in flight.
+function doneWithSocket(r) {
+  return r._finished || r._closed || (r._ended && !r._hooked);
+}
+
+// The current response of a connection is done with it: the next one waiting gets it.
 function nextOnSocket(s) {
   s._cur = null;
   const w = s._waiting;
@@ -675,7 +683,7 @@ function nextOnSocket(s) {
     s._cur = r;
     r._socket = s;
     r.emit('socket', s);
-    if (!r._ended) return;
+    if (!doneWithSocket(r)) return;
     s._cur = null;
   }
 }
@@ -781,15 +789,34 @@ proto.destroy = function destroy(err) {
 
 // Asks the engine for 'finish'/'close' (and lets write() ask for 'drain').
 proto._hook = function _hook() {
-  if (this._hooked || this._h === 0) return;
+  if (this._hooked) return;
+  if (this._h === 0) {
+    // Ended and already let go by the engine (nobody listened then): 'finish' and 'close'
+    // come from here, as they would have for a listener added between end() and 'finish'
+    // in Node (on-finished on a pipelined response that gets its socket after it ended).
+    if (this._ended && !this._finished && !this._closed) {
+      this._hooked = true;
+      process.nextTick(lateFinish, this);
+    }
+    return;
+  }
   this._hooked = true;
   const server = this._server;
   server._responses.set(this._h, this);
   const state = native.resHook(server._h, this._h);
-  if (state === 0) server._responses.delete(this._h);
-  // The connection went away before anyone asked: no 'close' will come from the engine.
-  else if (state === 2) process.nextTick(() => this._onClose());
+  if (state === 0) {
+    server._responses.delete(this._h);
+    if (this._ended && !this._finished && !this._closed) process.nextTick(lateFinish, this);
+  } else if (state === 2) {
+    // The connection went away before anyone asked: no 'close' will come from the engine.
+    process.nextTick(() => this._onClose());
+  }
 };
+
+function lateFinish(res) {
+  if (!res._finished && !res._closed) res._onFinish();
+  res._onClose();
+}
 
 // Frees the engine's request/response once nothing can use them any more.
 proto._maybeRelease = function _maybeRelease() {
@@ -807,6 +834,9 @@ proto._maybeRelease = function _maybeRelease() {
 
 proto._onFinish = function _onFinish() {
   this._finished = true;
+  // As Node's resOnFinish (the first 'finish' listener): the next response gets the socket.
+  const s = this._socket;
+  if (s !== null && s._cur === this) nextOnSocket(s);
   this.emit('finish');
   const req = this.req;
   if (Object.prototype.hasOwnProperty.call(req, '_readableState') && req._bodyId === 0 &&
@@ -820,6 +850,8 @@ proto._onClose = function _onClose() {
   if (this._closed) return;
   this._closed = true;
   this._maybeRelease();
+  const s = this._socket;
+  if (s !== null && s._cur === this) nextOnSocket(s);
   if (this._finished) {
     this._socket = null;
   } else {
