@@ -16,6 +16,7 @@ both_backends!(
     server_timeout_listener_keeps_connection,
     server_timeout_listener_can_destroy,
     server_set_timeout_applies_to_new_connections,
+    server_timeout_not_while_idle_under_keep_alive,
     req_set_timeout_without_callback_destroys,
     req_set_timeout_callback_fires_while_body_incomplete,
     req_set_timeout_callback_ignored_once_request_complete,
@@ -301,7 +302,8 @@ mod cases {
     }
 
     pub fn server_set_timeout_applies_to_new_connections(kind: BackendKind) {
-        let (s, addr) = serve(kind, hello());
+        // keepAliveTimeout 0: server.timeout also covers the idle connection (as in Node).
+        let (s, addr) = serve(kind, hello().keep_alive_timeout(ms(0)));
         let mut old = Client::connect(addr);
         old.send(GET);
         old.read_response();
@@ -317,6 +319,44 @@ mod cases {
         assert_near("server.setTimeout on a new connection", last, at, ms(300));
         let (end, _) = old.read_until_close(ms(100));
         assert_eq!(end, End::Open, "an older connection keeps its timeout");
+    }
+
+    pub fn server_timeout_not_while_idle_under_keep_alive(kind: BackendKind) {
+        // Node replaces server.timeout by keepAliveTimeout + 1 s while the connection is
+        // idle, and brings it back with the next request head.
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = fired.clone();
+        let b = ServerBuilder::new()
+            .on_request(|req, mut res| {
+                if req.url() == "/hold" {
+                    KEPT.with(|k| k.borrow_mut().push(res));
+                } else {
+                    res.end_with("ok");
+                }
+            })
+            .timeout(ms(300))
+            .keep_alive_timeout(ms(1500))
+            .on_timeout(move |info| {
+                f.fetch_add(1, Ordering::SeqCst);
+                info.destroy();
+            });
+        let (_s, addr) = serve(kind, b);
+        let mut c = Client::connect(addr);
+        c.send(GET);
+        assert!(c.read_response().starts_with("HTTP/1.1 200"));
+        let (end, _) = c.read_until_close(ms(700));
+        assert_eq!(
+            end,
+            End::Open,
+            "idle under keepAliveTimeout: no server.timeout"
+        );
+        assert_eq!(fired.load(Ordering::SeqCst), 0);
+        c.send(b"GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+        let sent = Instant::now();
+        let (end, at) = c.read_until_close(BOUND);
+        assert_eq!(end, End::Closed);
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        assert_near("server.timeout after the idle period", sent, at, ms(300));
     }
 
     pub fn req_set_timeout_without_callback_destroys(kind: BackendKind) {

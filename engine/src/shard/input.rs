@@ -227,6 +227,7 @@ impl ShardState {
     /// already read past the head; the connection is theirs from now on.
     fn start_raw(&mut self, idx: usize, bytes: &[u8], head: RequestHead, rest: &[u8], f: RawFn) {
         self.clear_deadline(idx);
+        self.request_inactivity(idx);
         let slot = Rc::new(ResSlot::new());
         let c = &mut self.conns[idx];
         c.requests += 1;
@@ -285,6 +286,7 @@ impl ShardState {
                 return;
             }
         }
+        self.request_inactivity(idx);
         let slot = self.take_slot();
         self.stats.request();
         let c = &mut self.conns[idx];

@@ -13,7 +13,10 @@
 //!   listener run; if there is none the connection is destroyed. A connection keeps the
 //!   `server.timeout` that was in force when it was accepted. `req/res.set_timeout`
 //!   override it for the connection until it is next idle (its responses all written),
-//!   when it returns to that value; zero disables it.
+//!   when it returns to that value; zero disables it. While idle with a keepAliveTimeout
+//!   there is no inactivity timeout at all (Node sets keepAliveTimeout + 1 s, which the
+//!   keep-alive close always beats); the next request head brings back `server.timeout`
+//!   as it is then.
 //!
 //! Both live in the shard's timing wheel: arming, re-arming and cancelling are O(1), with
 //! no syscall and (once the wheel's slab has grown) no allocation.
@@ -48,10 +51,13 @@ pub(crate) enum ConnAction {
 /// A connection's socket inactivity timeout.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Inactivity {
-    /// `server.timeout` when the connection was accepted.
+    /// `server.timeout` when the connection was accepted (or its last idle period ended).
     base: Duration,
     /// Set by `req/res.set_timeout` until the connection is next idle.
     msg: Option<Duration>,
+    /// Idle under keepAliveTimeout (Node's `keepAliveTimeoutSet`): the next request
+    /// brings `server.timeout` back.
+    keep_alive: bool,
 }
 
 impl Inactivity {
@@ -83,6 +89,7 @@ impl ShardState {
         c.inactivity = Inactivity {
             base: self.server_timeout,
             msg: None,
+            keep_alive: false,
         };
         // The first request's headersTimeout runs from accept: a silent client is cut off.
         c.request_started = Some(self.now);
@@ -120,6 +127,9 @@ impl ShardState {
             if matches!(c.timer, Some((_, Deadline::KeepAlive))) || c.request_started.is_some() {
                 return;
             }
+            if !self.duration(kind).is_zero() {
+                self.idle_inactivity(idx);
+            }
         }
         let d = self.duration(kind);
         if d.is_zero() {
@@ -143,6 +153,41 @@ impl ShardState {
             if let Some((id, _)) = c.timer.take() {
                 self.timers.cancel(id);
             }
+        }
+    }
+
+    /// The connection went idle with a keepAliveTimeout. Node (`resOnFinish`) then sets the
+    /// socket's timeout to keepAliveTimeout + 1 s in place of `server.timeout` (or the
+    /// app's `socket.setTimeout`), until the next request head (`resetSocketTimeout`). The
+    /// keepAliveTimeout deadline closes the connection before that would expire, so here
+    /// the idle connection simply has no inactivity timeout: no 'timeout' while idle.
+    fn idle_inactivity(&mut self, idx: usize) {
+        let c = &mut self.conns[idx];
+        if c.inactivity.keep_alive {
+            return;
+        }
+        c.inactivity = Inactivity {
+            base: Duration::ZERO,
+            msg: None,
+            keep_alive: true,
+        };
+        if let Some(id) = c.idle_timer.take() {
+            self.timers.cancel(id);
+        }
+    }
+
+    /// A request head arrived: after an idle period under keepAliveTimeout the socket's
+    /// timeout is `server.timeout` again (its current value, as Node's
+    /// `resetSocketTimeout`).
+    pub(super) fn request_inactivity(&mut self, idx: usize) {
+        let c = &mut self.conns[idx];
+        if c.inactivity.keep_alive {
+            c.inactivity = Inactivity {
+                base: self.server_timeout,
+                msg: None,
+                keep_alive: false,
+            };
+            self.touch(idx);
         }
     }
 
@@ -233,7 +278,12 @@ impl ShardState {
             return false;
         };
         let c = &mut self.conns[idx];
-        c.inactivity = Inactivity { base: d, msg: None };
+        c.inactivity = Inactivity {
+            base: d,
+            msg: None,
+            // Set while idle, it lasts until the next request, as Node's.
+            keep_alive: c.inactivity.keep_alive,
+        };
         self.touch(idx);
         true
     }
