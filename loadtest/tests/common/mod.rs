@@ -111,18 +111,12 @@ fn serve(mut s: TcpStream, opts: Opts, c: &Counters, stop: &AtomicBool) {
             batch += 1;
             served += 1;
             if opts.connection_close || opts.close_after.is_some_and(|k| served % k == 0) {
-                let ok = s.write_all(&out).is_ok();
-                if ok {
-                    c.responses.fetch_add(batch, Ordering::SeqCst);
-                }
+                send_counted(&mut s, &out, batch, c);
                 break 'conn;
             }
         }
-        if !out.is_empty() {
-            if s.write_all(&out).is_err() {
-                break;
-            }
-            c.responses.fetch_add(batch, Ordering::SeqCst);
+        if !out.is_empty() && !send_counted(&mut s, &out, batch, c) {
+            break;
         }
     }
     // Closed before it is counted as closed: a test waiting for `open` sees the FIN sent.
@@ -175,4 +169,16 @@ pub fn ringload_json(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// Writes `batch` responses and counts them. Counted before the write, so a client that
+/// has read them never sees a count without them (it used to read 199 of 200); taken
+/// back if the write fails.
+fn send_counted(s: &mut TcpStream, out: &[u8], batch: u64, c: &Counters) -> bool {
+    c.responses.fetch_add(batch, Ordering::SeqCst);
+    let ok = s.write_all(out).is_ok();
+    if !ok {
+        c.responses.fetch_sub(batch, Ordering::SeqCst);
+    }
+    ok
 }
