@@ -58,6 +58,9 @@ function IncomingMessage(server, handle, method, url, flags, fd, text, hs, he) {
   this._trailers = null;
   this._rawTrailers = null;
   this._bodyId = 0;
+  // The whole body when it came with the request (a Buffer, maybe empty): pushed at the
+  // first read, no addon call.
+  this._whole = null;
   this._pausedNative = false;
   this._endPushed = false;
   this._socket = null;
@@ -196,6 +199,14 @@ function redefine(obj, name, value) {
 }
 
 proto._read = function _read() {
+  const whole = this._whole;
+  if (whole !== null) {
+    this._whole = null;
+    this._endPushed = true;
+    if (whole.length !== 0) this.push(whole);
+    this.push(null);
+    return;
+  }
   if ((this._flags & F_BODY) === 0) {
     if (!this._endPushed) {
       this._endPushed = true;

@@ -33,6 +33,9 @@ const EV_RES_TIMEOUT = code('EV_RES_TIMEOUT');
 const F_CONTINUE = code('RF_CONTINUE');
 const F_EXPECTATION = code('RF_EXPECTATION');
 const F_BODY = code('RF_BODY');
+const F_WHOLE = code('RF_WHOLE');
+const POOL_SHIFT = code('WHOLE_POOL_SHIFT');
+const EMPTY = Buffer.alloc(0);
 const F_UPGRADE = code('RF_UPGRADE');
 const F_CONNECT = code('RF_CONNECT');
 
@@ -69,7 +72,7 @@ function serverError(server, res, err) {
 // Indexes of the methods the addon passes as numbers.
 const METHOD_NAMES = [undefined, 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 // Ints per request in the batch array (see request_cb in src/lib.rs).
-const BATCH_INTS = 9;
+const BATCH_INTS = 10;
 const BATCH_CAP = 1024;
 
 // The requests of one engine turn: descriptions in server._batch, custom methods and
@@ -77,13 +80,20 @@ const BATCH_CAP = 1024;
 // 'uncaughtException' after the turn), or undefined.
 function makeOnBatch(server) {
   const b = server._batch;
-  return function onBatch(n, text) {
+  // pools: the ArrayBuffers the whole bodies (F_WHOLE) are in.
+  return function onBatch(n, text, pools) {
     let errs;
     for (let i = 0, o = 0; i < n; i++, o += BATCH_INTS) {
       const m = b[o + 3];
       const method = m !== 0 ? METHOD_NAMES[m] : text.slice(b[o + 4], b[o + 7]);
+      const flags = b[o + 1];
+      let body;
+      if ((flags & F_WHOLE) !== 0) {
+        const at = b[o + 9];
+        body = (at & 0xffff) === 0 ? EMPTY : Buffer.from(pools[flags >>> POOL_SHIFT], at >>> 16, at & 0xffff);
+      }
       try {
-        onRequest(server, b[o], method, text.slice(b[o + 5], b[o + 6]), b[o + 1], b[o + 2], text, b[o + 7], b[o + 8]);
+        onRequest(server, b[o], method, text.slice(b[o + 5], b[o + 6]), flags, b[o + 2], text, b[o + 7], b[o + 8], body);
       } catch (err) {
         (errs || (errs = [])).push(err);
       }
@@ -99,12 +109,14 @@ function makeOnRequest(server) {
   };
 }
 
-function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
+// `body`: the whole request body when it came with the request (see F_WHOLE).
+function onRequest(server, handle, method, url, flags, fd, text, hs, he, body) {
   {
     // The default classes by name: a constant target the JIT can inline.
     const req = server._IncomingMessage === IncomingMessage
       ? new IncomingMessage(server, handle, method, url, flags, fd, text, hs, he)
       : new server._IncomingMessage(server, handle, method, url, flags, fd, text, hs, he);
+    if (body !== undefined) req._whole = body;
     const res = server._ServerResponse === ServerResponse
       ? new ServerResponse(server, handle, req)
       : new server._ServerResponse(server, handle, req);
@@ -128,8 +140,9 @@ function onRequest(server, handle, method, url, flags, fd, text, hs, he) {
       serverError(server, res, err);
       throw err;
     }
-    // As Node: a request without a body is complete once its head has been handled.
-    if ((flags & F_BODY) === 0) req.complete = true;
+    // As Node: a request without a body (or whose body came with it) is complete once
+    // its head has been handled.
+    if ((flags & F_BODY) === 0 || body !== undefined) req.complete = true;
   }
 }
 

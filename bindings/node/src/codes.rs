@@ -29,6 +29,10 @@ pub(crate) const RF_CONTINUE: u32 = 8;
 pub(crate) const RF_EXPECTATION: u32 = 16;
 pub(crate) const RF_UPGRADE: u32 = 32;
 pub(crate) const RF_CONNECT: u32 = 64;
+/// The whole body came with the request (batch int 9: its place in a pool, the pool's
+/// index in `onBatch`'s array at `flags >>> WHOLE_POOL_SHIFT`); no 'data'/'end' events follow.
+pub(crate) const RF_WHOLE: u32 = 128;
+pub(crate) const WHOLE_POOL_SHIFT: u32 = 16;
 pub(crate) const WF_NO_DATE: u32 = 1;
 pub(crate) const WF_RM_DATE: u32 = 2;
 pub(crate) const WF_RM_CONNECTION: u32 = 4;
@@ -76,6 +80,8 @@ pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
         (c"RF_EXPECTATION", RF_EXPECTATION),
         (c"RF_UPGRADE", RF_UPGRADE),
         (c"RF_CONNECT", RF_CONNECT),
+        (c"RF_WHOLE", RF_WHOLE),
+        (c"WHOLE_POOL_SHIFT", WHOLE_POOL_SHIFT),
         (c"WF_NO_DATE", WF_NO_DATE),
         (c"WF_RM_DATE", WF_RM_DATE),
         (c"WF_RM_CONNECTION", WF_RM_CONNECTION),

@@ -320,10 +320,11 @@ pub(crate) fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
 }
 
 /// Ints per request in the batch array: handle, flags, fd, method index (0: custom, the
-/// text at [start, head start)), start, url start, url end, head start, head end. The
-/// request head's bytes go into the batch text whole (JS slices the url out of them and
-/// keeps them for reading headers after the engine's request is released).
-pub(crate) const BATCH_INTS: usize = 9;
+/// text at [start, head start)), start, url start, url end, head start, head end, whole
+/// body (`offset << 16 | length` in a pool, with `RF_WHOLE`; see `take_whole_bodies`).
+/// The request head's bytes go into the batch text whole (JS slices the url out of them
+/// and keeps them for reading headers after the engine's request is released).
+pub(crate) const BATCH_INTS: usize = 10;
 
 /// Methods JS has as constants (index in `METHOD_NAMES` of lib/server.js).
 pub(crate) fn method_index(m: &str) -> i32 {
@@ -399,6 +400,7 @@ pub(crate) fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
         url_end as i32,
         head_start as i32,
         head_end as i32,
+        0,
     ];
     // SAFETY: batch_ptr is the live Int32Array's memory (we hold a reference to it) with
     // room for batch_cap * BATCH_INTS ints, and n < batch_cap; JS is not running.

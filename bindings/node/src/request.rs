@@ -10,6 +10,8 @@ pub(crate) struct ChunkPool {
     pub(crate) ab: sys::napi_ref,
     pub(crate) data: usize,
     pub(crate) used: usize,
+    /// How many pools there have been (a batch of whole bodies spans at most two).
+    pub(crate) gen: u32,
 }
 
 pub(crate) const POOL_SIZE: usize = 65536;
@@ -33,6 +35,7 @@ impl ChunkPool {
             delete_ref(env, std::mem::replace(&mut self.ab, make_ref(env, ab)));
             self.data = data as usize;
             self.used = 0;
+            self.gen = self.gen.wrapping_add(1);
         }
         let at = self.used;
         // SAFETY: data is the live pool's memory (we hold a reference to its ArrayBuffer)
@@ -97,10 +100,12 @@ pub(crate) fn req_body(cx: &Cx) -> JsResult<Value> {
             let env = j.env;
             let _s = Scope::open(env);
             let u = undefined(env);
-            match j.pool.borrow_mut().put(env, chunk) {
+            // The pool is not borrowed while JS runs (its listeners may flush requests).
+            let slice = j.pool.borrow_mut().put(env, chunk);
+            match slice {
                 // A slice of the pool: (ArrayBuffer, offset << 16 | length).
-                Some((ab, at)) => j.event(EV_DATA, uint(env, id), ab, uint(env, at)),
-                None => j.event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u),
+                Some((ab, at)) => j.body_event(EV_DATA, uint(env, id), ab, uint(env, at)),
+                None => j.body_event(EV_DATA, uint(env, id), buffer_copy(env, chunk), u),
             };
         });
         let j = js_owned.clone();
@@ -116,7 +121,7 @@ pub(crate) fn req_body(cx: &Cx) -> JsResult<Value> {
             let env = j.env;
             let _s = Scope::open(env);
             let u = undefined(env);
-            j.event(EV_END, uint(env, id), boolean(env, trailers), u);
+            j.body_event(EV_END, uint(env, id), boolean(env, trailers), u);
         });
         let j = js_owned;
         req.on_aborted(move || j.event_id(EV_ABORTED, id));

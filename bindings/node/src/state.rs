@@ -107,6 +107,14 @@ impl Js {
         self.call(self.on_event.get(), &[uint(env, kind), a, b, c])
     }
 
+    /// A request body's 'data'/'end': its request is in JS already, and the requests
+    /// still queued were parsed after these bytes, so they need not be handed over first
+    /// (they keep the chance to take their own bodies whole at the end of the turn).
+    pub(crate) fn body_event(&self, kind: u32, a: Value, b: Value, c: Value) -> Option<Value> {
+        let env = self.env;
+        self.call(self.on_event.get(), &[uint(env, kind), a, b, c])
+    }
+
     /// Hands the requests queued by `request_cb` to JS in one call.
     pub(crate) fn flush_requests(&self) {
         let n = self.pend_n.replace(0);
@@ -121,8 +129,9 @@ impl Js {
             t.clear();
             v
         };
+        let pools = self.take_whole_bodies(n);
         // onBatch returns the exceptions its listeners threw (already answered with 500).
-        let errs = self.call(self.on_batch.get(), &[uint(env, n as u32), text]);
+        let errs = self.call(self.on_batch.get(), &[uint(env, n as u32), text, pools]);
         if let Some(errs) = errs {
             let len = array_len(env, errs);
             for i in 0..len {
@@ -130,6 +139,50 @@ impl Js {
                 self.errors.borrow_mut().push(make_ref(env, e));
             }
         }
+    }
+
+    /// Bodies that arrived whole with their request (all of it in this turn's reads, as a
+    /// small POST's usually does) go to JS with it: copied into the chunk pool, their place
+    /// written into the batch (int 9: `offset << 16 | length`; flags: `RF_WHOLE` and the
+    /// pool's index in the returned array `<< WHOLE_POOL_SHIFT`). The engine counts them as
+    /// read, so no reqBody call, no closures and no 'data'/'end' events are needed.
+    fn take_whole_bodies(&self, n: usize) -> Value {
+        let env = self.env;
+        let (Ok(pairs), Ok(mut pool)) = (self.pairs.try_borrow(), self.pool.try_borrow_mut())
+        else {
+            return undefined(env);
+        };
+        let mut pools: Vec<Value> = Vec::new();
+        let mut gen = pool.gen;
+        let batch = self.batch_ptr.get();
+        for i in 0..n {
+            // SAFETY: batch is the live Int32Array's memory holding n described requests
+            // (n <= batch_cap, see request_cb); JS is not running.
+            let ints =
+                unsafe { std::slice::from_raw_parts_mut(batch.add(i * BATCH_INTS), BATCH_INTS) };
+            if ints[1] as u32 & RF_BODY == 0 {
+                continue;
+            }
+            let req = (ints[0] as usize)
+                .checked_sub(1)
+                .and_then(|k| pairs.get(k))
+                .and_then(|p| p.req.as_ref());
+            let Some(body) = req.and_then(|r| r.take_whole_body(CHUNK_MAX)) else {
+                continue;
+            };
+            ints[9] = 0;
+            let mut flags = ints[1] as u32 | RF_WHOLE;
+            if let Some((ab, at)) = pool.put(env, &body) {
+                if pools.is_empty() || pool.gen != gen {
+                    gen = pool.gen;
+                    pools.push(ab);
+                }
+                flags |= ((pools.len() - 1) as u32) << WHOLE_POOL_SHIFT;
+                ints[9] = at as i32;
+            }
+            ints[1] = flags as i32;
+        }
+        array(env, &pools)
     }
 
     pub(crate) fn event_id(&self, kind: u32, id: u32) {

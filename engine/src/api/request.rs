@@ -134,6 +134,13 @@ impl Request {
         }
     }
 
+    /// The whole body at once, if it has all arrived (without trailers), is at most `max`
+    /// bytes and nothing has listened to it yet; it then counts as read and ended (no
+    /// 'data'/'end' will follow). `None` otherwise: read it with [`on_data`](Self::on_data).
+    pub fn take_whole_body(&self, max: usize) -> Option<Vec<u8>> {
+        self.inner.body.as_ref()?.take_whole(max)
+    }
+
     /// Collects the whole body, then calls `f` with it.
     pub fn read_to_end(&self, f: impl FnOnce(Vec<u8>) + 'static) {
         let acc = Rc::new(std::cell::RefCell::new(Vec::new()));

@@ -114,6 +114,40 @@ impl BodyChan {
         self.st.borrow().trailers.clone()
     }
 
+    /// The whole body, when all of it (without trailers) has arrived, nobody has read or
+    /// listened to any of it and it is at most `max` bytes: handed over at once and then
+    /// counted as read and ended, so no 'data'/'end' listener is needed.
+    pub fn take_whole(&self, max: usize) -> Option<Vec<u8>> {
+        let mut st = self.st.borrow_mut();
+        if !st.complete
+            || st.aborted
+            || st.dump
+            || st.end_delivered
+            || st.paused
+            || st.on_data.is_some()
+            || st.on_end.is_some()
+            || !st.trailers.is_empty()
+            || st.queued > max
+            || st.queued as u64 != st.received
+        {
+            return None;
+        }
+        st.end_delivered = true;
+        st.queued = 0;
+        let body = if st.queue.len() == 1 {
+            st.queue.pop_front().unwrap_or_default()
+        } else {
+            let mut all = Vec::with_capacity(max.min(st.received as usize));
+            for c in st.queue.drain(..) {
+                all.extend_from_slice(&c);
+            }
+            all
+        };
+        drop(st);
+        self.conn.mark_dirty();
+        Some(body)
+    }
+
     /// The user's handle is gone: without a listener nobody can read any more, so the rest
     /// is discarded (Node dumps unread bodies).
     pub fn release(&self) {

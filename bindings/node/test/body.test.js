@@ -1,0 +1,112 @@
+'use strict';
+// Request bodies that arrive whole with their head (ringhttp hands them to JS with the
+// request, no 'data'/'end' events from the addon): every way of reading them behaves as
+// in Node, also when many are pipelined in one write and when one arrives in parts.
+const test = require('node:test');
+const assert = require('assert');
+const { http, listen, close, raw } = require('./helpers');
+
+function post(url, body, extra = '') {
+  return `POST ${url} HTTP/1.1\r\nHost: a\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+}
+
+// The replies' bodies, in order (each answer is short, with Content-Length).
+function bodies(text) {
+  const out = [];
+  const re = /Content-Length: (\d+)\r\n(?:[^\r]*\r\n)*?\r\n/g;
+  let m;
+  while ((m = re.exec(text)) !== null) {
+    out.push(text.substr(re.lastIndex, +m[1]));
+    re.lastIndex += +m[1];
+  }
+  return out;
+}
+
+function sum(buf) {
+  let h = 0;
+  for (const b of buf) h = (h * 31 + b) >>> 0;
+  return h;
+}
+
+function handler(req, res) {
+  const done = (s) => res.end(s);
+  const early = req.complete;
+  const u = req.url;
+  if (u === '/data') {
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => done(`${early}|${req.complete}|${Buffer.concat(parts)}`));
+  } else if (u === '/read') {
+    let s = '';
+    req.on('readable', () => { let c; while ((c = req.read()) !== null) s += c; });
+    req.on('end', () => done(s));
+  } else if (u === '/pause') {
+    let s = '';
+    req.pause();
+    req.on('data', (c) => { s += c; });
+    req.on('end', () => done(`${s}|${req.readableEnded}`));
+    setTimeout(() => req.resume(), 20);
+  } else if (u === '/late') {
+    setTimeout(async () => {
+      let s = '';
+      for await (const c of req) s += c;
+      done(s);
+    }, 20);
+  } else if (u === '/pipe') {
+    req.pipe(res);
+  } else if (u === '/enc') {
+    req.setEncoding('latin1');
+    let s = '';
+    req.on('data', (c) => { s += typeof c + ':' + c; });
+    req.on('end', () => done(s));
+  } else if (u === '/sum') {
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => { const b = Buffer.concat(parts); done(`${b.length}:${sum(b)}`); });
+  } else {
+    done('ignored');
+  }
+}
+
+test('whole small bodies: data/end, readable+read(), pause/resume, late async iteration, pipe, setEncoding', async () => {
+  const s = http.createServer(handler);
+  const port = await listen(s);
+  const reqs = [
+    post('/data', 'hello'),
+    post('/read', 'abc'),
+    post('/pause', 'paused'),
+    post('/late', 'later'),
+    post('/pipe', 'piped'),
+    post('/enc', 'x\u00e9y'),
+    post('/ignored', 'nobody reads this'),
+    'POST /data HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    'POST /data HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n',
+    post('/data', 'last', 'Connection: close\r\n'),
+  ];
+  const out = await raw(port, reqs.join(''));
+  const got = bodies(out.replace(/Transfer-Encoding: chunked\r\n\r\n5\r\npiped\r\n0\r\n\r\n/, 'Content-Length: 5\r\n\r\npiped'));
+  assert.deepStrictEqual(got, [
+    'false|true|hello', 'abc', 'paused|true', 'later', 'piped', 'string:x\u00c3\u0083\u00c2\u00a9y', 'ignored',
+    'false|true|', 'false|true|abc', 'false|true|last',
+  ]);
+  await close(s);
+});
+
+test('whole bodies pipelined past a chunk pool (24 x 8000 bytes in one write), and one body in parts', async () => {
+  const s = http.createServer(handler);
+  const port = await listen(s);
+  const reqs = [];
+  const want = [];
+  for (let i = 0; i < 24; i++) {
+    const b = Buffer.alloc(8000, String.fromCharCode(97 + i));
+    reqs.push(post('/sum', b.toString('latin1')));
+    want.push(`8000:${sum(b)}`);
+  }
+  const got = bodies(await raw(port, reqs.join('') + post('/data', 'end', 'Connection: close\r\n')));
+  assert.deepStrictEqual(got, [...want, 'false|true|end']);
+  const parts = await raw(port, [
+    'POST /data HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello', 'world',
+  ]);
+  assert.deepStrictEqual(bodies(parts), ['false|true|helloworld']);
+  await close(s);
+});
