@@ -162,7 +162,11 @@ Object.defineProperties(proto, {
   },
   socket: {
     get() {
-      if (this._socket === null) this._socket = this._server._socketFor(this._fd);
+      if (this._socket === null) {
+        this._socket = this._server._socketFor(this._fd);
+        // A raw write on the socket takes the connection over through a live request.
+        this._socket._req = this;
+      }
       return this._socket;
     },
     set(v) { this._socket = v; },

@@ -99,6 +99,8 @@ exports! {
     c"connDestroy" => conn_destroy,
     c"connTimeout" => conn_timeout,
     c"sockWrite" => sock_write,
+    c"sockTakeOver" => sock_take_over,
+    c"connEnd" => conn_end,
     c"sockEnd" => sock_end,
     c"sockDestroy" => sock_destroy,
     c"sockPause" => sock_pause,

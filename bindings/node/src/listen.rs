@@ -49,6 +49,31 @@ pub(crate) fn raw_cb(
         flags |= RF_HTTP11;
     }
     let fd = req.conn_fd();
+    let sid = register_sock(js, sock);
+    let pkey = js.pairs.borrow_mut().insert(Pair {
+        req: Some(req),
+        res: None,
+        hooked: false,
+        drain_hooked: false,
+        body_started: false,
+    });
+    js.call(
+        js.on_request.get(),
+        &[
+            uint(env, pkey as u32 + 1),
+            method,
+            url,
+            uint(env, flags),
+            int(env, fd.into()),
+            uint(env, sid),
+            buffer_copy(env, &head),
+        ],
+    );
+}
+
+/// Puts a raw socket into `socks` with its events going to JS (EV_SOCK_*, by its id);
+/// returns the id (slab key + 1).
+pub(crate) fn register_sock(js: &Rc<Js>, sock: ringhttp::api::Socket) -> u32 {
     let key = js.socks.borrow().vacant_key();
     let sid = key as u32 + 1;
     let j = js.clone();
@@ -69,25 +94,7 @@ pub(crate) fn raw_cb(
     });
     let k2 = js.socks.borrow_mut().insert(sock);
     debug_assert_eq!(k2, key);
-    let pkey = js.pairs.borrow_mut().insert(Pair {
-        req: Some(req),
-        res: None,
-        hooked: false,
-        drain_hooked: false,
-        body_started: false,
-    });
-    js.call(
-        js.on_request.get(),
-        &[
-            uint(env, pkey as u32 + 1),
-            method,
-            url,
-            uint(env, flags),
-            int(env, fd.into()),
-            uint(env, sid),
-            buffer_copy(env, &head),
-        ],
-    );
+    sid
 }
 
 // listen(options, address, onRequest, onEvent) -> [handle, port, backend]

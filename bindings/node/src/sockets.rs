@@ -31,6 +31,20 @@ pub(crate) fn conn_destroy(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
+/// connEnd(server, fd): `socket.end()` with no live request or response on the
+/// connection (nothing to take over): the responses under way finish, then FIN.
+pub(crate) fn conn_end(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let fd = get_f64(cx.env, cx.arg(1)).unwrap_or(-1.0) as i32;
+    if let Some(&id) = srv.js.conn_ids.borrow().get(&fd) {
+        srv.handle.post(move |st| {
+            st.end_connection(id);
+        });
+    }
+    srv.js.kick();
+    Ok(cx.undefined())
+}
+
 /// connTimeout(server, fd, ms): `req.socket.setTimeout(ms)`, the connection's inactivity
 /// timeout from now on (zero disables); expiry comes back as EV_TIMEOUT.
 pub(crate) fn conn_timeout(cx: &Cx) -> JsResult<Value> {
@@ -45,6 +59,27 @@ pub(crate) fn conn_timeout(cx: &Cx) -> JsResult<Value> {
     }
     srv.js.kick();
     Ok(cx.undefined())
+}
+
+/// sockTakeOver(server, handle) -> id: `req.socket.write()`/`end()` in a request handler.
+/// The connection of the live pair `handle` becomes a raw stream (the engine's
+/// `take_over_socket`); its socket is registered like an 'upgrade' one. 0 when the pair
+/// is gone or the connection is closed or already taken.
+pub(crate) fn sock_take_over(cx: &Cx) -> JsResult<Value> {
+    let srv = server(cx, 0)?;
+    let env = cx.env;
+    let key = (get_u32(env, cx.arg(1)) as usize).wrapping_sub(1);
+    let sock = match srv.js.pairs.borrow().get(key) {
+        Some(Pair { res: Some(r), .. }) => r.take_over_socket(),
+        Some(Pair { req: Some(r), .. }) => r.take_over_socket(),
+        _ => None,
+    };
+    let sid = match sock {
+        Some(s) => crate::listen::register_sock(&srv.js, s),
+        None => 0,
+    };
+    srv.js.kick();
+    Ok(uint(env, sid))
 }
 
 /// Runs `f` on the raw socket `(server, id)` of the first two arguments (no-op once gone).

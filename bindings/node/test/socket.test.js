@@ -58,3 +58,52 @@ test('server.timeout does not reach an idle keep-alive connection; the next requ
   assert.deepStrictEqual(events, ['timeout']);
   assert.ok(ms >= 250 && ms < 1500, `closed ${ms} ms after the second request`);
 });
+
+// Raw bytes on the request's socket (a hijacked Fastify reply writing its own HTTP): on
+// Node they go straight to the wire; ringhttp hands the connection over to the socket.
+for (const when of ['at once', 'a tick later']) {
+  test(`req.socket.write()/end() ${when}: raw bytes out, FIN, the response abandoned (close, no finish)`, async (t) => {
+    const events = [];
+    let resClosed;
+    const closed = new Promise((r) => { resClosed = r; });
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/raw') return res.end('first');
+      res.on('finish', () => events.push('finish'));
+      res.on('close', () => { events.push('close'); resClosed(); });
+      const go = () => {
+        assert.strictEqual(req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'), true);
+        req.socket.write(Buffer.from('hel'));
+        req.socket.end('lo', () => events.push('end cb'));
+      };
+      if (when === 'at once') go();
+      else setImmediate(go);
+    });
+    const port = await listen(server);
+    t.after(() => close(server));
+    const c = client(port);
+    c.sock.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.until(() => c.text.endsWith('\r\n\r\nfirst'));
+    c.text = '';
+    c.sock.write('GET /raw HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.until(() => c.ended);
+    assert.strictEqual(c.text, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    c.sock.end();
+    await closed;
+    assert.deepStrictEqual(events, ['end cb', 'close']);
+  });
+}
+
+test('res.end() then req.socket.end(): the response goes out, then FIN', async (t) => {
+  const server = http.createServer((req, res) => {
+    res.end('bye');
+    req.socket.end();
+  });
+  const port = await listen(server);
+  t.after(() => close(server));
+  const c = client(port);
+  c.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.until(() => c.ended);
+  assert.match(c.text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(c.text, /\r\nContent-Length: 3\r\n/);
+  assert.ok(c.text.endsWith('\r\n\r\nbye'), c.text);
+});

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use super::headers::{latin1, Headers};
+use super::socket::Socket;
 use crate::proto::h1::{RequestHead, Trailer};
 use crate::shard::body::BodyChan;
 use crate::shard::handlers::Incoming;
@@ -242,6 +243,17 @@ impl Request {
     /// `req.destroy()`: closes the connection now.
     pub fn destroy(&self) {
         self.inner.conn.destroy();
+    }
+
+    /// Node's `req.socket.write()` / `end()` from a request handler: the connection leaves
+    /// HTTP and becomes a raw byte stream, as after 'upgrade'. What the connection's
+    /// responses wrote before still goes out (one under way is cut short); responses not
+    /// ended are abandoned (no more bytes, no 'finish', 'close' with the connection); then
+    /// the socket's bytes verbatim. A body still arriving goes to its request; later
+    /// bytes are the socket's 'data'. None if the connection is gone or already taken.
+    pub fn take_over_socket(&self) -> Option<Socket> {
+        let (chan, slot) = crate::shard::takeover::request_takeover(&self.inner.conn)?;
+        Some(Socket::new(chan, slot, self.inner.conn.clone()))
     }
 
     /// The parsed head (spans into [`raw_head`](Self::raw_head)).

@@ -526,6 +526,15 @@ impl Response {
         self.slot.on_close(f);
     }
 
+    /// `res.socket.write()`: the connection becomes a raw stream, as
+    /// [`Request::take_over_socket`](crate::Request::take_over_socket) (this response is
+    /// abandoned). None if the connection is gone or already taken.
+    pub fn take_over_socket(&self) -> Option<super::Socket> {
+        let conn = self.slot.conn()?;
+        let (chan, slot) = crate::shard::takeover::request_takeover(&conn)?;
+        Some(super::Socket::new(chan, slot, conn))
+    }
+
     /// Closes the connection now (`res.destroy()` / `res.socket.destroy()`).
     pub fn destroy(&self) {
         if let Some(c) = self.slot.conn() {

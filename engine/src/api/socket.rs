@@ -1,5 +1,6 @@
-//! The raw socket handed to 'upgrade' and 'connect' listeners: the connection's bytes after
-//! the request head, both ways, still through the shard's backend (with backpressure).
+//! The raw socket handed to 'upgrade' and 'connect' listeners, or taken over by a request
+//! handler (`Request::take_over_socket`): the connection's bytes after the request head,
+//! both ways, still through the shard's backend (with backpressure).
 use std::net::SocketAddr;
 use std::rc::Rc;
 

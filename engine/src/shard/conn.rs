@@ -80,6 +80,9 @@ pub(crate) struct Conn {
     pub idle_timer: Option<TimerId>,
     /// server.timeout as it was at accept, and a per-message override.
     pub inactivity: Inactivity,
+    /// A raw socket took the connection over while a request body was arriving: its
+    /// channel once the body is complete (`takeover.rs`).
+    pub raw_next: Option<Rc<BodyChan>>,
 }
 
 impl Conn {
@@ -104,6 +107,7 @@ impl Conn {
             timer: None,
             idle_timer: None,
             inactivity: Inactivity::default(),
+            raw_next: None,
         }
     }
 

@@ -105,6 +105,11 @@ pub(crate) struct ConnShared {
     pub closed: Cell<bool>,
     /// A handle asked for the connection to be destroyed (`socket.destroy()`).
     pub destroy_requested: Cell<bool>,
+    /// A raw socket took the connection over (`req.socket.write()`): responses that are
+    /// not raw write nothing more (see `takeover.rs`).
+    pub taken: Cell<bool>,
+    /// The takeover's socket (its input channel and output slot) until the shard applies it.
+    pub(super) takeover: RefCell<Option<(Rc<BodyChan>, Rc<ResSlot>)>>,
 }
 
 impl ConnShared {
@@ -117,6 +122,8 @@ impl ConnShared {
             unsent: Cell::new(0),
             closed: Cell::new(false),
             destroy_requested: Cell::new(false),
+            taken: Cell::new(false),
+            takeover: RefCell::new(None),
         }
     }
 

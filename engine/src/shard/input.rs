@@ -15,6 +15,9 @@ use crate::proto::h1::{
 impl ShardState {
     pub(super) fn on_data(&mut self, idx: usize, data: &[u8]) {
         self.touch(idx);
+        if self.conns[idx].shared.taken.get() {
+            self.apply_takeover(idx);
+        }
         let c = &mut self.conns[idx];
         match c.life {
             Life::Open => {}
@@ -53,6 +56,9 @@ impl ShardState {
     }
 
     pub(super) fn on_eof(&mut self, idx: usize) {
+        if self.conns[idx].shared.taken.get() {
+            self.apply_takeover(idx);
+        }
         let c = &mut self.conns[idx];
         c.peer_eof = true;
         match &c.phase {
@@ -95,6 +101,10 @@ impl ShardState {
     fn process(&mut self, idx: usize, buf: &[u8]) -> usize {
         let mut pos = 0;
         loop {
+            if self.conns[idx].shared.taken.get() {
+                // A handler took the connection over (`req.socket.write()`).
+                self.apply_takeover(idx);
+            }
             let c = &mut self.conns[idx];
             if c.life != Life::Open {
                 return buf.len();
@@ -186,7 +196,10 @@ impl ShardState {
                         return pos;
                     }
                     let c = &mut self.conns[idx];
-                    c.phase = Phase::Head;
+                    c.phase = match c.raw_next.take() {
+                        Some(chan) => Phase::Raw { chan },
+                        None => Phase::Head,
+                    };
                     c.request_started = None;
                     self.clear_deadline(idx);
                     chan.complete(trailers);

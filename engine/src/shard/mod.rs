@@ -17,6 +17,7 @@ mod output;
 pub(crate) mod remote;
 pub(crate) mod slot;
 pub mod stats;
+pub(crate) mod takeover;
 pub(crate) mod timeouts;
 pub mod timer;
 

@@ -58,6 +58,10 @@ impl ShardState {
             return;
         };
         c.shared.clear_dirty();
+        if c.shared.taken.get() {
+            self.apply_takeover(idx);
+        }
+        let c = &mut self.conns[idx];
         if c.shared.destroy_requested.get() && c.life != Life::Closing {
             // req/res/socket.destroy(): tear down now, unsent bytes are dropped.
             self.abort(idx);
@@ -233,6 +237,9 @@ impl ShardState {
         match std::mem::replace(&mut c.phase, Phase::Done) {
             Phase::Body { chan, .. } | Phase::Raw { chan } => chan.abort(),
             _ => {}
+        }
+        if let Some(chan) = c.raw_next.take() {
+            chan.abort();
         }
         let slots: Vec<_> = c.queue.drain(..).collect();
         c.rbuf = Vec::new();

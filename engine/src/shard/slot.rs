@@ -39,6 +39,15 @@ pub(super) struct SlotState {
     /// 'timeout' (`res.set_timeout`): socket inactivity while this response is the one
     /// being written.
     pub on_timeout: Option<TimeoutCallback>,
+    /// A raw socket's output ('upgrade'/'connect', or a takeover): no HTTP framing.
+    pub raw: bool,
+}
+
+impl SlotState {
+    /// A response whose connection a raw socket took over: it writes nothing more.
+    fn frozen(&self) -> bool {
+        !self.raw && self.conn.as_ref().is_some_and(|c| c.taken.get())
+    }
 }
 
 /// The shared cell behind a response (pooled per shard).
@@ -65,6 +74,7 @@ impl ResSlot {
                 on_finish: None,
                 on_close: None,
                 on_timeout: None,
+                raw: false,
             }),
         }
     }
@@ -87,6 +97,7 @@ impl ResSlot {
         st.on_finish = None;
         st.on_close = None;
         st.on_timeout = None;
+        st.raw = false;
     }
 
     /// The connection, while the response belongs to one.
@@ -114,7 +125,11 @@ impl ResSlot {
 
     /// Runs `f` on the unsent bytes (to drop a head that failed half-way).
     pub fn with_buf<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        f(&mut self.st.borrow_mut().buf)
+        let mut st = self.st.borrow_mut();
+        if st.frozen() {
+            return f(&mut Vec::new());
+        }
+        f(&mut st.buf)
     }
 
     /// Ends the head after the status line and the handler's header lines, which are in
@@ -132,6 +147,12 @@ impl ResSlot {
     ) -> crate::proto::h1::framing::OutFraming {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
+        let mut dropped = Vec::new();
+        let buf = if st.frozen() {
+            &mut dropped
+        } else {
+            &mut st.buf
+        };
         let end = HeadEnd {
             status,
             req_minor: st.req_minor,
@@ -156,9 +177,9 @@ impl ResSlot {
                     keep_alive_lines: &lines,
                     keep_alive_header: &header,
                 };
-                end.write(&mut st.buf, &lines)
+                end.write(buf, &lines)
             }
-            None => end.write(&mut st.buf, &EngineLines::default()),
+            None => end.write(buf, &EngineLines::default()),
         };
         st.status = status;
         st.keep_alive = framed.keep_alive;
@@ -171,6 +192,10 @@ impl ResSlot {
     /// the connection's queue is still under the high-water mark (false: 'drain' follows).
     pub fn write_with(&self, f: impl FnOnce(&mut Vec<u8>)) -> bool {
         let mut st = self.st.borrow_mut();
+        if st.frozen() {
+            // Accepted and dropped: nobody waits for a 'drain' that cannot come.
+            return true;
+        }
         f(&mut st.buf);
         let Some(conn) = st.conn.clone() else {
             return true;
@@ -187,6 +212,10 @@ impl ResSlot {
     /// The response is complete: the shard hands its last bytes to the connection.
     pub fn end(&self) {
         let mut st = self.st.borrow_mut();
+        if st.frozen() {
+            // The shard marks it ended (abandoned, no 'finish') when it applies the takeover.
+            return;
+        }
         st.ended = true;
         if let Some(c) = &st.conn {
             c.mark_dirty();
@@ -196,6 +225,9 @@ impl ResSlot {
     /// `HTTP/1.1 100 Continue` now (before any head).
     pub fn write_continue(&self) {
         let st = &mut *self.st.borrow_mut();
+        if st.frozen() {
+            return;
+        }
         st.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         if let Some(c) = &st.conn {
             c.mark_dirty();
@@ -205,6 +237,9 @@ impl ResSlot {
     /// Bytes of an informational response (already encoded), now, before any head.
     pub fn write_raw_head(&self, head: &[u8]) {
         let st = &mut *self.st.borrow_mut();
+        if st.frozen() {
+            return;
+        }
         st.buf.extend_from_slice(head);
         if let Some(c) = &st.conn {
             c.mark_dirty();
@@ -249,6 +284,7 @@ impl ResSlot {
         let mut st = self.st.borrow_mut();
         st.head_written = true;
         st.keep_alive = false;
+        st.raw = true;
     }
 
     /// Ends a raw connection's output: FIN after what is queued.
@@ -275,7 +311,15 @@ impl ResSlot {
 
     /// 'close': done, or the connection went away first.
     pub fn on_close(&self, f: impl FnOnce() + 'static) {
-        self.st.borrow_mut().on_close = Some(Box::new(f));
+        let mut st = self.st.borrow_mut();
+        st.on_close = Some(match st.on_close.take() {
+            // A takeover's raw slot carries the 'close' of the responses it abandoned.
+            Some(prev) if st.raw => Box::new(move || {
+                prev();
+                f();
+            }),
+            _ => Box::new(f),
+        });
     }
 
     /// 'timeout' while this response is being written.
