@@ -65,15 +65,19 @@ both_backends!(
                 res.end_with("dropped too");
             }),
         );
-        let mut c = Client::connect(&server);
-        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        let got = String::from_utf8(c.read_to_close()).unwrap();
-        assert!(got.starts_with("HTTP/1.1 200 OK\r\nX-A: 1\r\n"), "{got:?}");
-        assert!(got.ends_with("\r\n\r\n4\r\npart\r\nRAW"), "{got:?}");
-        // 'close' without 'finish' (the response never ended), once the connection closed.
-        wait_until("the response's close", || {
-            *seen.lock().unwrap() == ["close"]
-        });
+        // A head that said `Connection: close` does not cut the raw bytes off either.
+        for (i, close) in ["", "Connection: close\r\n"].into_iter().enumerate() {
+            let mut c = Client::connect(&server);
+            c.send(format!("GET / HTTP/1.1\r\nHost: x\r\n{close}\r\n"));
+            let got = String::from_utf8(c.read_to_close()).unwrap();
+            assert!(got.starts_with("HTTP/1.1 200 OK\r\nX-A: 1\r\n"), "{got:?}");
+            assert!(got.ends_with("\r\n\r\n4\r\npart\r\nRAW"), "{got:?}");
+            // 'close' without 'finish' (the response never ended), with the connection's.
+            wait_until("the response's close", || {
+                seen.lock().unwrap().len() == i + 1
+            });
+            assert!(seen.lock().unwrap().iter().all(|e| *e == "close"));
+        }
     }
 );
 

@@ -49,10 +49,17 @@ impl ShardState {
         let Some((chan, raw)) = c.shared.takeover.borrow_mut().take() else {
             return;
         };
+        // Whether the connection reads on, as the raw socket's input.
+        let switch = c.life == Life::Open && matches!(c.phase, Phase::Head | Phase::Body { .. });
         // The responses that had not ended are abandoned: ended with what they wrote, no
-        // 'finish', not counted; their 'close' waits for the connection's.
+        // 'finish', not counted; their 'close' waits for the connection's. None of them
+        // closes the connection any more (a `Connection: close` head already sent): the
+        // raw socket's end does.
         for s in &c.queue {
             let mut st = s.st.borrow_mut();
+            if switch {
+                st.close_after = false;
+            }
             if st.ended {
                 continue;
             }
@@ -71,8 +78,8 @@ impl ShardState {
         c.request_started = None;
         match &c.phase {
             // The body goes on to its request; the switch comes at its end.
-            Phase::Body { .. } => c.raw_next = Some(chan),
-            Phase::Head if c.life == Life::Open => {
+            Phase::Body { .. } if switch => c.raw_next = Some(chan),
+            Phase::Head if switch => {
                 let rest = std::mem::take(&mut c.rbuf);
                 c.phase = Phase::Raw { chan: chan.clone() };
                 if !rest.is_empty() {
