@@ -73,7 +73,9 @@ function serverError(server, res, err) {
 const METHOD_NAMES = [undefined, 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 // Ints per request in the batch array (see request_cb in src/lib.rs).
 const BATCH_INTS = 10;
-const BATCH_CAP = 1024;
+// Requests per onBatch call; after a full one the addon runs nextTicks and microtasks
+// before dispatching more (Js::drain_ticks).
+const BATCH_CAP = 256;
 
 // The requests of one engine turn: descriptions in server._batch, custom methods and
 // urls in `text`. Returns the exceptions listeners threw (re-raised by the addon as

@@ -216,6 +216,9 @@ pub(crate) fn listen(cx: &Cx) -> JsResult<Value> {
         want_connect: Cell::new(false),
         have_upgrade: Cell::new(false),
         have_connect: Cell::new(false),
+        round_scope: Cell::new(null_mut()),
+        round_resource: Cell::new(null_mut()),
+        round_ctx: Cell::new(null_mut()),
     });
     install_handlers(&mut shard, &js);
     let backend = shard.backend().to_string();
@@ -353,6 +356,7 @@ pub(crate) fn method_index(m: &str) -> i32 {
 pub(crate) fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
     if js.pend_n.get() >= js.batch_cap.get() {
         js.flush_requests();
+        js.drain_ticks();
         if js.batch_cap.get() == 0 {
             return; // the server is gone
         }

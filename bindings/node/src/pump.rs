@@ -77,6 +77,8 @@ pub(crate) fn drive(srv: &Server) {
             };
             cb_scope
         };
+        srv.js.round_resource.set(resource);
+        srv.js.round_ctx.set(srv.async_ctx.get());
         let mut next = None;
         let mut finished = false;
         // Rounds until one leaves nothing to send: each runs the shard (reads, dispatch,
@@ -85,7 +87,8 @@ pub(crate) fn drive(srv: &Server) {
         // end(), a body's 'end' listener) is sent by the next round, in this same wakeup,
         // not a loop iteration later. The shard is not borrowed while they run.
         for round in 0.. {
-            let cb_scope = open();
+            // (Kept in `round_scope`: a full batch of requests reopens it, see drain_ticks.)
+            srv.js.round_scope.set(open());
             srv.js.touched.set(false);
             srv.js.in_turn.set(true);
             if let Ok(mut guard) = srv.shard.try_borrow_mut() {
@@ -101,7 +104,8 @@ pub(crate) fn drive(srv: &Server) {
                     free_dead_socks(&srv.js);
                 }
             }
-            // SAFETY: closes the scope opened above; runs the nextTick queue and microtasks.
+            let cb_scope = srv.js.round_scope.replace(null_mut());
+            // SAFETY: closes the round's scope; runs the nextTick queue and microtasks.
             unsafe { sys::napi_close_callback_scope(env, cb_scope) };
             srv.js.in_turn.set(false);
             if !srv.js.touched.get() {

@@ -48,6 +48,11 @@ pub(crate) struct Js {
     pub(crate) want_connect: Cell<bool>,
     pub(crate) have_upgrade: Cell<bool>,
     pub(crate) have_connect: Cell<bool>,
+    /// The callback scope of the round `drive` runs (null outside one), with the resource
+    /// and async context it was opened with (valid while the round runs).
+    pub(crate) round_scope: Cell<sys::napi_callback_scope>,
+    pub(crate) round_resource: Cell<Value>,
+    pub(crate) round_ctx: Cell<sys::napi_async_context>,
 }
 
 impl Js {
@@ -67,6 +72,33 @@ impl Js {
             unsafe { uv::uv_idle_start(h, idle_cb) };
             self.idle_active.set(true);
         }
+    }
+
+    /// Runs the nextTick queue and microtasks now, in the middle of a round, by closing
+    /// the round's callback scope and opening another: after each full batch of requests,
+    /// so a promise-based framework finishes those before the next batch starts. Without
+    /// it the whole read of a turn (up to thousands of pipelined requests) is live at once
+    /// and every young-generation GC copies it (Koa pipe16 spent a quarter of its time so).
+    pub(crate) fn drain_ticks(&self) {
+        let scope = self.round_scope.get();
+        if scope.is_null() {
+            return;
+        }
+        let env = self.env;
+        let mut next = null_mut();
+        // SAFETY: `scope` is the open callback scope of this round (opened by `drive`,
+        // outermost, so closing it runs the tick queue); the resource and context are the
+        // ones it was opened with, alive for the round.
+        unsafe {
+            sys::napi_close_callback_scope(env, scope);
+            sys::napi_open_callback_scope(
+                env,
+                self.round_resource.get(),
+                self.round_ctx.get(),
+                &mut next,
+            );
+        }
+        self.round_scope.set(next);
     }
 
     /// Calls a JS callback; a thrown exception is kept for after the turn.

@@ -4,7 +4,7 @@
 // this one's turn (on-finished & co. rely on it; no listener pile-up on the socket).
 const test = require('node:test');
 const assert = require('assert');
-const { http, listen, close, raw } = require('./helpers');
+const { http, IMPL, listen, close, raw } = require('./helpers');
 
 test('pipelined responses: res.socket null until their turn, then a socket event', async () => {
   const seen = [];
@@ -68,6 +68,50 @@ test('pipelined responses with finish listeners: no listener pile-up on the sock
     assert.deepStrictEqual(warnings, []);
   } finally {
     process.removeListener('warning', onWarning);
+    await close(server);
+  }
+});
+
+// A full batch of requests (256) is followed by the nextTick queue and microtasks before
+// the next batch reaches JS: a promise-based handler's responses to the first requests of
+// a turn are ended before the later ones come in (their objects need not all be alive at
+// once). 8 connections x 64 pipelined requests (the engine parses up to 64 ahead per
+// connection) are written in one tick. Node ends none before it parsed a read, so only
+// ringhttp's order is asserted.
+test('a turn of 512 requests: promise-based responses of a full batch end before the next batch', async () => {
+  const conns = 8;
+  const per = 64;
+  let ended = 0;
+  let endedAtLast = -1;
+  let got = 0;
+  const server = http.createServer((req, res) => {
+    if (++got === conns * per) endedAtLast = ended;
+    Promise.resolve().then(() => {
+      ended++;
+      res.end('x');
+    });
+  });
+  const port = await listen(server);
+  const net = require('net');
+  const socks = await Promise.all(Array.from({ length: conns }, () => new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  try {
+    const reqs = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(per);
+    const done = socks.map((s) => new Promise((resolve) => {
+      let out = '';
+      s.on('data', (d) => {
+        out += d.toString('latin1');
+        if ((out.match(/HTTP\/1\.1 200/g) || []).length === per) resolve();
+      });
+    }));
+    for (const s of socks) s.write(reqs);
+    await Promise.all(done);
+    if (process.env.SHOW) console.log('endedAtLast', endedAtLast);
+    if (IMPL !== 'node') assert.ok(endedAtLast >= 256, `${endedAtLast} responses ended when the last request came`);
+  } finally {
+    for (const s of socks) s.destroy();
     await close(server);
   }
 });
