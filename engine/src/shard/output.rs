@@ -302,15 +302,25 @@ impl ShardState {
 /// Spare output buffers kept per shard, and the largest capacity worth keeping.
 const SPARE_BUFS: usize = 256;
 const SPARE_CAP: usize = 64 * 1024;
+/// A few bigger ones too (up to `SPARE_BIG_CAP`): a server sending 64 KiB bodies would
+/// otherwise allocate (and page-fault in) a fresh buffer for every response.
+const SPARE_BIG: usize = 32;
+const SPARE_BIG_CAP: usize = 256 * 1024;
 
 /// Takes `buf`'s allocation (empty) into the shard's spare output buffers.
 pub(super) fn spare(pool: &std::cell::RefCell<Vec<Vec<u8>>>, buf: &mut Vec<u8>) {
-    if buf.capacity() == 0 {
+    let cap = buf.capacity();
+    if cap == 0 {
         return;
     }
-    let b = std::mem::take(buf);
+    let mut b = std::mem::take(buf);
     let mut pool = pool.borrow_mut();
-    if pool.len() < SPARE_BUFS && b.capacity() <= SPARE_CAP {
+    let keep = pool.len() < SPARE_BUFS
+        && (cap <= SPARE_CAP
+            || cap <= SPARE_BIG_CAP
+                && pool.iter().filter(|b| b.capacity() > SPARE_CAP).count() < SPARE_BIG);
+    if keep {
+        b.clear();
         pool.push(b);
     }
 }
