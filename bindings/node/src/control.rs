@@ -43,17 +43,7 @@ pub(crate) fn close_idle(cx: &Cx) -> JsResult<Value> {
 /// (Node reads them per connection); applied by the shard at its next turn.
 pub(crate) fn set_options(cx: &Cx) -> JsResult<Value> {
     let srv = server(cx, 0)?;
-    let (env, opts) = (cx.env, cx.arg(1));
-    let ms = |name| opt_ms(env, opts, name).unwrap_or_default();
-    let n = |name| opt_n(env, opts, name).unwrap_or_default();
-    let live = LiveConfig {
-        timeout: ms(c"timeout"),
-        keep_alive_timeout: ms(c"keepAliveTimeout"),
-        headers_timeout: ms(c"headersTimeout"),
-        request_timeout: ms(c"requestTimeout"),
-        max_headers_count: n(c"maxHeadersCount"),
-        max_requests_per_socket: n(c"maxRequestsPerSocket"),
-    };
+    let live = live_options(cx.env, cx.arg(1));
     srv.handle.post(move |st| st.set_live_config(live));
     Ok(cx.undefined())
 }

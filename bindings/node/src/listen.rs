@@ -99,12 +99,27 @@ pub(crate) fn register_sock(js: &Rc<Js>, sock: ringhttp::api::Socket) -> u32 {
 
 // listen(options, address, onRequest, onEvent) -> [handle, port, backend]
 
-pub(crate) fn opt_ms(env: Env, opts: Value, name: &CStr) -> Option<Duration> {
+fn opt_ms(env: Env, opts: Value, name: &CStr) -> Option<Duration> {
     get_f64(env, named(env, opts, name)).map(|n| Duration::from_millis(n.max(0.0) as u64))
 }
 
-pub(crate) fn opt_n(env: Env, opts: Value, name: &CStr) -> Option<usize> {
+fn opt_n(env: Env, opts: Value, name: &CStr) -> Option<usize> {
     get_f64(env, named(env, opts, name)).map(|n| n.max(0.0) as usize)
+}
+
+/// The options Node reads per connection or request, as `listen()` and `setOptions()`
+/// get them from `Server#_liveOptions()` (an absent or non-numeric one is zero: off).
+pub(crate) fn live_options(env: Env, opts: Value) -> LiveConfig {
+    let ms = |name| opt_ms(env, opts, name).unwrap_or_default();
+    let n = |name| opt_n(env, opts, name).unwrap_or_default();
+    LiveConfig {
+        timeout: ms(c"timeout"),
+        keep_alive_timeout: ms(c"keepAliveTimeout"),
+        headers_timeout: ms(c"headersTimeout"),
+        request_timeout: ms(c"requestTimeout"),
+        max_headers_count: n(c"maxHeadersCount"),
+        max_requests_per_socket: n(c"maxRequestsPerSocket"),
+    }
 }
 
 pub(crate) fn errno_code(e: &ringhttp::Error) -> Option<(&'static str, i32)> {
@@ -140,24 +155,7 @@ pub(crate) fn listen(cx: &Cx) -> JsResult<Value> {
     }
     let mut b = ServerBuilder::new();
     if type_of(env, opts) == sys::ValueType::napi_object {
-        if let Some(d) = opt_ms(env, opts, c"keepAliveTimeout") {
-            b = b.keep_alive_timeout(d);
-        }
-        if let Some(d) = opt_ms(env, opts, c"headersTimeout") {
-            b = b.headers_timeout(d);
-        }
-        if let Some(d) = opt_ms(env, opts, c"requestTimeout") {
-            b = b.request_timeout(d);
-        }
-        if let Some(d) = opt_ms(env, opts, c"timeout") {
-            b = b.timeout(d);
-        }
-        if let Some(n) = opt_n(env, opts, c"maxHeadersCount") {
-            b = b.max_headers_count(n);
-        }
-        if let Some(n) = opt_n(env, opts, c"maxRequestsPerSocket") {
-            b = b.max_requests_per_socket(n);
-        }
+        b = b.live_config(live_options(env, opts));
         if let Some(n) = opt_n(env, opts, c"maxHeaderSize") {
             b = b.max_header_size(n);
         }

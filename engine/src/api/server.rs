@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{listen, Config, ListenAddr, Request, Response, SharedHandlers, Socket};
+use super::{listen, Config, ListenAddr, LiveConfig, Request, Response, SharedHandlers, Socket};
 use crate::backend::BackendKind;
 use crate::error::{Error, ErrorKind};
 use crate::shard::stats::{Counters, Stats};
@@ -47,37 +47,45 @@ impl ServerBuilder {
 
     /// `server.timeout`: socket inactivity (zero disables).
     pub fn timeout(mut self, d: Duration) -> Self {
-        self.config.timeout = d;
+        self.config.live.timeout = d;
         self
     }
 
     /// `server.keepAliveTimeout` (zero disables).
     pub fn keep_alive_timeout(mut self, d: Duration) -> Self {
-        self.config.keep_alive_timeout = d;
+        self.config.live.keep_alive_timeout = d;
         self
     }
 
     /// `server.headersTimeout`.
     pub fn headers_timeout(mut self, d: Duration) -> Self {
-        self.config.headers_timeout = d;
+        self.config.live.headers_timeout = d;
         self
     }
 
     /// `server.requestTimeout`.
     pub fn request_timeout(mut self, d: Duration) -> Self {
-        self.config.request_timeout = d;
+        self.config.live.request_timeout = d;
         self
     }
 
     /// `server.maxHeadersCount`.
     pub fn max_headers_count(mut self, n: usize) -> Self {
-        self.config.max_headers_count = n;
+        self.config.live.max_headers_count = n;
         self
     }
 
     /// `server.maxRequestsPerSocket`.
     pub fn max_requests_per_socket(mut self, n: usize) -> Self {
-        self.config.max_requests_per_socket = n;
+        self.config.live.max_requests_per_socket = n;
+        self
+    }
+
+    /// All the options Node reads per connection or request at once (the timeouts,
+    /// maxHeadersCount, maxRequestsPerSocket), as `ShardState::set_live_config` takes them
+    /// while a shard runs.
+    pub fn live_config(mut self, live: LiveConfig) -> Self {
+        self.config.live = live;
         self
     }
 

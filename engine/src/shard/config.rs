@@ -11,18 +11,9 @@ pub struct Config {
     /// Shards (threads); default one per CPU.
     pub shards: usize,
     pub backend: BackendKind,
-    /// `server.timeout`: socket inactivity; zero disables (Node v20 default).
-    pub timeout: Duration,
-    /// `server.keepAliveTimeout` (5 s).
-    pub keep_alive_timeout: Duration,
-    /// `server.headersTimeout` (60 s).
-    pub headers_timeout: Duration,
-    /// `server.requestTimeout` (300 s).
-    pub request_timeout: Duration,
-    /// `server.maxHeadersCount` (2000; 0 = no limit). Extra headers are dropped.
-    pub max_headers_count: usize,
-    /// `server.maxRequestsPerSocket` (0 = no limit).
-    pub max_requests_per_socket: usize,
+    /// The options Node reads per connection or per request (timeouts, maxHeadersCount,
+    /// maxRequestsPerSocket): what a shard starts with; they may change while it runs.
+    pub live: LiveConfig,
     /// Parser bounds (maxHeaderSize and friends).
     pub limits: Limits,
     /// Largest request body accepted (413 beyond); None = no limit.
@@ -48,12 +39,32 @@ pub struct Config {
 /// runs ([`ShardState::set_live_config`](crate::ShardState::set_live_config)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveConfig {
+    /// `server.timeout`: socket inactivity; zero disables (Node v20 default).
     pub timeout: Duration,
+    /// `server.keepAliveTimeout` (5 s).
     pub keep_alive_timeout: Duration,
+    /// `server.headersTimeout` (60 s).
     pub headers_timeout: Duration,
+    /// `server.requestTimeout` (300 s).
     pub request_timeout: Duration,
+    /// `server.maxHeadersCount` (2000; 0 = no limit). Extra headers are dropped.
     pub max_headers_count: usize,
+    /// `server.maxRequestsPerSocket` (0 = no limit).
     pub max_requests_per_socket: usize,
+}
+
+impl Default for LiveConfig {
+    /// Node v20's defaults.
+    fn default() -> Self {
+        LiveConfig {
+            timeout: Duration::ZERO,
+            keep_alive_timeout: Duration::from_secs(5),
+            headers_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(300),
+            max_headers_count: 2000,
+            max_requests_per_socket: 0,
+        }
+    }
 }
 
 impl LiveConfig {
@@ -74,31 +85,12 @@ impl LiveConfig {
     }
 }
 
-impl Config {
-    /// The options that can change while a shard runs, as configured.
-    pub fn live(&self) -> LiveConfig {
-        LiveConfig {
-            timeout: self.timeout,
-            keep_alive_timeout: self.keep_alive_timeout,
-            headers_timeout: self.headers_timeout,
-            request_timeout: self.request_timeout,
-            max_headers_count: self.max_headers_count,
-            max_requests_per_socket: self.max_requests_per_socket,
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
             shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
             backend: BackendKind::Auto,
-            timeout: Duration::ZERO,
-            keep_alive_timeout: Duration::from_secs(5),
-            headers_timeout: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(300),
-            max_headers_count: 2000,
-            max_requests_per_socket: 0,
+            live: LiveConfig::default(),
             limits: Limits::default(),
             max_body_size: None,
             max_pipelined: 64,

@@ -50,7 +50,7 @@ pub(crate) struct ShardCtx {
 
 impl ShardCtx {
     pub(super) fn new(date: DateCache, config: Arc<Config>, remote: Arc<Remote>) -> ShardCtx {
-        let live = config.live();
+        let live = config.live;
         let (keep_alive_header, keep_alive_lines) = live.keep_alive_lines();
         ShardCtx {
             dirty: RefCell::new(Vec::new()),

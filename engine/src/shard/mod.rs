@@ -158,7 +158,7 @@ impl Shard {
             .map_err(|e| Error::io(ErrorKind::Backend, "first submit", e))?;
         let now = Instant::now();
         let ctx = Rc::new(ShardCtx::new(date::DateCache::new(), config, remote));
-        let server_timeout = ctx.config.timeout;
+        let server_timeout = ctx.config.live.timeout;
         let st = ShardState {
             ctx,
             conns: Slab::with_capacity(1024),
