@@ -202,13 +202,17 @@ function redefine(obj, name, value) {
   Object.defineProperty(obj, name, { value, writable: true, configurable: true, enumerable: true });
 }
 
-proto._read = function _read() {
+proto._pushWhole = function _pushWhole() {
   const whole = this._whole;
-  if (whole !== null) {
-    this._whole = null;
-    this._endPushed = true;
-    if (whole.length !== 0) this.push(whole);
-    this.push(null);
+  this._whole = null;
+  this._endPushed = true;
+  if (whole.length !== 0) this.push(whole);
+  this.push(null);
+};
+
+proto._read = function _read() {
+  if (this._whole !== null) {
+    this._pushWhole();
     return;
   }
   if ((this._flags & F_BODY) === 0) {

@@ -144,7 +144,14 @@ function onRequest(server, handle, method, url, flags, fd, text, hs, he, body) {
     }
     // As Node: a request without a body (or whose body came with it) is complete once
     // its head has been handled.
-    if ((flags & F_BODY) === 0 || body !== undefined) req.complete = true;
+    if ((flags & F_BODY) === 0 || body !== undefined) {
+      req.complete = true;
+      // As Node's parser, which pushes a body that came with its head right after the
+      // 'request' listeners ran: when they started reading, no _read round trip.
+      if (body !== undefined && req._whole !== null && Object.prototype.hasOwnProperty.call(req, '_readableState')) {
+        req._pushWhole();
+      }
+    }
   }
 }
 
