@@ -1,8 +1,8 @@
 // Types of ringhttp's Node binding. ringhttp is a drop-in for the server side of Node's
 // `http`, so its classes are @types/node's `http` classes (a handler written for
 // `http.createServer`, an Express or Koa app included, type-checks unchanged) plus what
-// ringhttp adds: the `backend` option and property. What behaves differently from Node at
-// run time is listed in README.md.
+// ringhttp adds: the `backend` option and property, and Node 24.6's keepAliveTimeoutBuffer.
+// What behaves differently from Node at run time is listed in README.md.
 /// <reference types="node" />
 import type * as http from 'http';
 import type * as net from 'net';
@@ -23,6 +23,8 @@ export interface ServerOptions<
 > extends http.ServerOptions<Request, Response> {
   /** Which I/O backend the engine uses; the env var RINGHTTP_BACKEND overrides it. */
   backend?: BackendOption | undefined;
+  /** Node 24.6's option: an idle connection closes this long (ms, default 1000) after keepAliveTimeout. */
+  keepAliveTimeoutBuffer?: number | undefined;
 }
 
 /** The `net.ListenOptions` listen() honours, plus Node 22's `reusePort` (SO_REUSEPORT, off by default). */
@@ -56,6 +58,8 @@ export declare class Server<
   listen(port?: number, listeningListener?: () => void): this;
   listen(path: string, backlog?: number, listeningListener?: () => void): this;
   listen(path: string, listeningListener?: () => void): this;
+  /** Node 24.6's: an idle connection closes this long (ms, default 1000) after keepAliveTimeout. */
+  keepAliveTimeoutBuffer: number;
   /** The backend serving this server once it listens ('io_uring' or 'epoll'), else null. */
   readonly backend: 'io_uring' | 'epoll' | null;
   /** The engine's counters (since listen; still readable after close), or null before listen. */

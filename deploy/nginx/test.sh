@@ -32,8 +32,11 @@ UP=$(free_port)
 FRONT=$(free_port)
 
 # keepAliveTimeout above the upstream keepalive_timeout (the rule in ringhttp.conf).
-# KEEPALIVE_MS below nginx's keepalive_timeout shows the race the rule avoids (502s).
-"$ECHO" --port "$UP" --shards 2 --keep-alive-timeout-ms "${KEEPALIVE_MS:-75000}" 2>"$dir/echo.log" &
+# KEEPALIVE_MS below nginx's keepalive_timeout shows the race the rule avoids (502s):
+# KEEPALIVE_MS=30 KEEPALIVE_BUFFER_MS=0 (the clients idle for 50 ms at times; the default
+# buffer, 1 s after the advertised timeout, would hide it).
+"$ECHO" --port "$UP" --shards 2 --keep-alive-timeout-ms "${KEEPALIVE_MS:-75000}" \
+  --keep-alive-timeout-buffer-ms "${KEEPALIVE_BUFFER_MS:-1000}" 2>"$dir/echo.log" &
 pids+=($!)
 
 sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$UP/" -e "s/listen 80;/listen 127.0.0.1:$FRONT;/" \

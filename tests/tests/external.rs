@@ -8,6 +8,8 @@ use ringhttp::Shard;
 use ringhttp_tests::*;
 
 const KEEP_ALIVE: Duration = Duration::from_millis(300);
+/// The idle connection closes this long after KEEP_ALIVE.
+const BUFFER: Duration = Duration::from_millis(100);
 
 /// Waits for the shard's fd (or `done`, which becomes readable when the client thread
 /// ends) to be readable, at most `timeout` (None: the safety cap).
@@ -62,6 +64,7 @@ both_backends!(
         let (mut shard, addr) = ServerBuilder::new()
             .backend(backend)
             .keep_alive_timeout(KEEP_ALIVE)
+            .keep_alive_timeout_buffer(BUFFER)
             .on_request(|req, res| {
                 let url = req.url().into_owned();
                 if url == "/remote" {
@@ -99,8 +102,8 @@ both_backends!(
         }
         let idle_close = client.join().expect("client thread");
         assert!(
-            idle_close >= KEEP_ALIVE - Duration::from_millis(50)
-                && idle_close < KEEP_ALIVE + Duration::from_millis(150),
+            idle_close >= KEEP_ALIVE + BUFFER - Duration::from_millis(50)
+                && idle_close < KEEP_ALIVE + BUFFER + Duration::from_millis(150),
             "keep-alive close after {idle_close:?}"
         );
         shard.close();

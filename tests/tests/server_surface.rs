@@ -144,6 +144,7 @@ both_backends!(
             backend,
             ServerBuilder::new()
                 .keep_alive_timeout(Duration::from_millis(300))
+                .keep_alive_timeout_buffer(Duration::ZERO)
                 .on_close(move || closed_tx.lock().unwrap().send(()).unwrap()),
         );
         let addr = server.local_addr().unwrap();

@@ -112,6 +112,7 @@ both_backends!(
             backend,
             ServerBuilder::new()
                 .keep_alive_timeout(Duration::from_millis(100))
+                .keep_alive_timeout_buffer(Duration::ZERO)
                 .on_request(|_, mut res| res.end()),
         );
         let mut c = Client::connect(&server);

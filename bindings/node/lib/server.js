@@ -317,6 +317,9 @@ class Server extends EE {
     this._live = { __proto__: null };
     this.timeout = 0;
     this.keepAliveTimeout = options.keepAliveTimeout ?? 5000;
+    // Node 24.6's option; Node 20 closes an idle connection 1 s after keepAliveTimeout too.
+    const buf = options.keepAliveTimeoutBuffer;
+    this.keepAliveTimeoutBuffer = typeof buf === 'number' && Number.isFinite(buf) && buf >= 0 ? buf : 1000;
     this.headersTimeout = options.headersTimeout ?? 60000;
     this.requestTimeout = options.requestTimeout ?? 300000;
     this.maxHeadersCount = null;
@@ -478,6 +481,7 @@ class Server extends EE {
     const o = this._live;
     return {
       keepAliveTimeout: o.keepAliveTimeout,
+      keepAliveTimeoutBuffer: o.keepAliveTimeoutBuffer,
       headersTimeout: o.headersTimeout,
       requestTimeout: o.requestTimeout,
       timeout: o.timeout,
@@ -607,7 +611,7 @@ class Server extends EE {
 }
 
 // Node reads these per connection or request: a change after listen() goes to the shard.
-for (const name of ['timeout', 'keepAliveTimeout', 'headersTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket']) {
+for (const name of ['timeout', 'keepAliveTimeout', 'keepAliveTimeoutBuffer', 'headersTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket']) {
   Object.defineProperty(Server.prototype, name, {
     get() { return this._live[name]; },
     set(v) {

@@ -115,6 +115,7 @@ pub(crate) fn live_options(env: Env, opts: Value) -> LiveConfig {
     LiveConfig {
         timeout: ms(c"timeout"),
         keep_alive_timeout: ms(c"keepAliveTimeout"),
+        keep_alive_timeout_buffer: ms(c"keepAliveTimeoutBuffer"),
         headers_timeout: ms(c"headersTimeout"),
         request_timeout: ms(c"requestTimeout"),
         max_headers_count: n(c"maxHeadersCount"),

@@ -233,7 +233,7 @@ test('close() with a request in flight: that connection stays keep-alive, later 
   out = await c.next(3);
   assert.match(out, /Connection: keep-alive\r\nKeep-Alive: timeout=0\r\nContent-Length: 9\r\n\r\nok \/later$/);
   assert.deepStrictEqual(seen, ['/slow', '/pipe', '/later']);
-  // Idle, it goes at keepAliveTimeout; then the server's 'close'.
+  // Idle, it goes 1 s (keepAliveTimeoutBuffer) after keepAliveTimeout; then 'close'.
   const t0 = Date.now();
   await c.closed;
   await new Promise((r) => setTimeout(r, 20));

@@ -31,6 +31,10 @@ pub struct Args {
     /// keepAliveTimeout in ms.
     #[arg(long)]
     pub keep_alive_timeout_ms: Option<u64>,
+    /// keepAliveTimeoutBuffer in ms: an idle connection closes this long after the
+    /// keepAliveTimeout it advertises (default 1000).
+    #[arg(long)]
+    pub keep_alive_timeout_buffer_ms: Option<u64>,
     /// headersTimeout in ms.
     #[arg(long)]
     pub headers_timeout_ms: Option<u64>,
@@ -85,6 +89,9 @@ impl Args {
         }
         if let Some(v) = self.keep_alive_timeout_ms {
             b = b.keep_alive_timeout(ms(v));
+        }
+        if let Some(v) = self.keep_alive_timeout_buffer_ms {
+            b = b.keep_alive_timeout_buffer(ms(v));
         }
         if let Some(v) = self.headers_timeout_ms {
             b = b.headers_timeout(ms(v));

@@ -51,9 +51,19 @@ impl ServerBuilder {
         self
     }
 
-    /// `server.keepAliveTimeout` (zero disables).
+    /// `server.keepAliveTimeout` (5 s; zero disables): how long an idle connection waits
+    /// for its next request, as advertised in `Keep-Alive: timeout=N`. The connection is
+    /// closed [`keep_alive_timeout_buffer`](Self::keep_alive_timeout_buffer) later.
     pub fn keep_alive_timeout(mut self, d: Duration) -> Self {
         self.config.live.keep_alive_timeout = d;
+        self
+    }
+
+    /// Node's `server.keepAliveTimeoutBuffer` (1 s, as Node 20's fixed buffer): the idle
+    /// close comes this long after the advertised keepAliveTimeout, so that a client
+    /// reusing the connection right at the advertised deadline does not race the close.
+    pub fn keep_alive_timeout_buffer(mut self, d: Duration) -> Self {
+        self.config.live.keep_alive_timeout_buffer = d;
         self
     }
 

@@ -41,8 +41,13 @@ pub struct Config {
 pub struct LiveConfig {
     /// `server.timeout`: socket inactivity; zero disables (Node v20 default).
     pub timeout: Duration,
-    /// `server.keepAliveTimeout` (5 s).
+    /// `server.keepAliveTimeout` (5 s): advertised as `Keep-Alive: timeout=N` (whole
+    /// seconds) once a response is written; zero disables the idle close.
     pub keep_alive_timeout: Duration,
+    /// Node's `server.keepAliveTimeoutBuffer` (1 s): an idle keep-alive connection is
+    /// closed this much after keepAliveTimeout, so a client (or proxy) that reuses it just
+    /// before the advertised timeout never meets a close on the way.
+    pub keep_alive_timeout_buffer: Duration,
     /// `server.headersTimeout` (60 s).
     pub headers_timeout: Duration,
     /// `server.requestTimeout` (300 s).
@@ -59,6 +64,7 @@ impl Default for LiveConfig {
         LiveConfig {
             timeout: Duration::ZERO,
             keep_alive_timeout: Duration::from_secs(5),
+            keep_alive_timeout_buffer: Duration::from_secs(1),
             headers_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(300),
             max_headers_count: 2000,
@@ -68,6 +74,15 @@ impl Default for LiveConfig {
 }
 
 impl LiveConfig {
+    /// How long an idle keep-alive connection stays open: keepAliveTimeout plus its buffer
+    /// (zero, i.e. no idle close, without a keepAliveTimeout).
+    pub(crate) fn keep_alive_close(&self) -> Duration {
+        match self.keep_alive_timeout {
+            d if d.is_zero() => d,
+            d => d + self.keep_alive_timeout_buffer,
+        }
+    }
+
     /// `Keep-Alive: timeout=N[, max=M]\r\n` (empty without a keepAliveTimeout), and the
     /// same after `Connection: keep-alive\r\n`.
     pub(crate) fn keep_alive_lines(&self) -> (Vec<u8>, Vec<u8>) {

@@ -3,8 +3,9 @@
 //! * **Phase timer** (one per connection, [`Deadline`]): `headersTimeout` from accept (first
 //!   request) or from a request's first byte until its head is complete (bounded by
 //!   `requestTimeout` too); `requestTimeout` from the first byte until the body is complete;
-//!   `keepAliveTimeout` from the moment the last response is fully written until a new
-//!   request byte arrives; the lingering-close bound. Headers/Request expiry answers
+//!   `keepAliveTimeout` + `keepAliveTimeoutBuffer` (Node's 1 s margin over the advertised
+//!   `Keep-Alive: timeout=N`) from the moment the last response is fully written until a
+//!   new request byte arrives; the lingering-close bound. Headers/Request expiry answers
 //!   `408 Request Timeout` (after 'clientError') when no response has started, then closes;
 //!   otherwise the connection is destroyed.
 //! * **Inactivity timer** (`server.timeout`, Node's `socket.setTimeout`): restarted by
@@ -14,9 +15,8 @@
 //!   `server.timeout` that was in force when it was accepted. `req/res.set_timeout`
 //!   override it for the connection until it is next idle (its responses all written),
 //!   when it returns to that value; zero disables it. While idle with a keepAliveTimeout
-//!   there is no inactivity timeout at all (Node sets keepAliveTimeout + 1 s, which the
-//!   keep-alive close always beats); the next request head brings back `server.timeout`
-//!   as it is then.
+//!   there is no inactivity timeout at all (Node's socket timeout is then the keep-alive
+//!   close itself); the next request head brings back `server.timeout` as it is then.
 //!
 //! Both live in the shard's timing wheel: arming, re-arming and cancelling are O(1), with
 //! no syscall and (once the wheel's slab has grown) no allocation.
@@ -107,7 +107,7 @@ impl ShardState {
                 (h, r) => h.min(r),
             },
             Deadline::Request => cfg.request_timeout,
-            Deadline::KeepAlive => cfg.keep_alive_timeout,
+            Deadline::KeepAlive => cfg.keep_alive_close(),
             Deadline::Linger => self.ctx.config.linger,
         }
     }
@@ -157,10 +157,11 @@ impl ShardState {
     }
 
     /// The connection went idle with a keepAliveTimeout. Node (`resOnFinish`) then sets the
-    /// socket's timeout to keepAliveTimeout + 1 s in place of `server.timeout` (or the
-    /// app's `socket.setTimeout`), until the next request head (`resetSocketTimeout`). The
-    /// keepAliveTimeout deadline closes the connection before that would expire, so here
-    /// the idle connection simply has no inactivity timeout: no 'timeout' while idle.
+    /// socket's timeout to keepAliveTimeout + its buffer in place of `server.timeout` (or
+    /// the app's `socket.setTimeout`), until the next request head (`resetSocketTimeout`).
+    /// Here the keep-alive deadline is that close, so the idle connection has no inactivity
+    /// timeout: no 'timeout' while idle (Node emits 'timeout' then, and a server 'timeout'
+    /// listener keeps the idle socket open for good).
     fn idle_inactivity(&mut self, idx: usize) {
         let c = &mut self.conns[idx];
         if c.inactivity.keep_alive {
