@@ -22,6 +22,7 @@ const RM_BITS = {
 const WF_RELEASE = code('WF_RELEASE');
 const WF_SNAPSHOT = code('WF_SNAPSHOT');
 const WF_MESSAGE = code('WF_MESSAGE');
+const WF_DETACH = code('WF_DETACH');
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
@@ -635,7 +636,16 @@ proto.end = function end(chunk, encoding, cb) {
   let flags = wflags(this);
   // Done with the engine's request and response right away unless someone listens for
   // 'finish'/'close' or the body is being read: then release later (_maybeRelease).
-  const release = !this._hooked && (req._bodyId === 0 || req._bodyDone);
+  const bodyDone = req._bodyId === 0 || req._bodyDone;
+  // Someone listens, but this response holds the connection's socket (every response
+  // before it finished): once ended, its bytes are queued in order on the connection, as
+  // good as handed to it. 'finish' and 'close' then come from here on the next tick, as
+  // Node's after its socket write, and the engine drops its hooks: no events to wait
+  // for (on-finished's listeners, and Koa's context they hold, go at once).
+  const detach = this._hooked && bodyDone && !this._closed && this._socket !== null &&
+    this._socket._cur === this;
+  const release = (!this._hooked || detach) && bodyDone;
+  if (detach) flags |= WF_DETACH;
   if (release) {
     flags |= WF_RELEASE;
     if (req._rawHeaders === null && req._text === null) flags |= WF_SNAPSHOT;
@@ -658,6 +668,10 @@ proto.end = function end(chunk, encoding, cb) {
   if (release) {
     if (req._tmo || this._tmo) dropTimeouts(this);
     if (snap !== undefined) req._rawHead = snap;
+    if (detach) {
+      this._server._responses.delete(this._h);
+      process.nextTick(lateFinish, this);
+    }
     req._h = 0;
     this._h = 0;
   }
@@ -683,9 +697,25 @@ function nextOnSocket(s) {
     s._cur = r;
     r._socket = s;
     r.emit('socket', s);
+    if (r._ended) detachEnded(r);
     if (!doneWithSocket(r)) return;
     s._cur = null;
   }
+}
+
+// An ended response that someone listens to gets the socket: its bytes are queued right
+// behind the earlier responses' (all finished), so it finishes now as well (see end()):
+// the engine's hooks are dropped with its request and response.
+function detachEnded(r) {
+  const req = r.req;
+  if (r._h === 0 || !r._hooked || r._finished || r._closed || !(req._bodyId === 0 || req._bodyDone)) return;
+  if (req._tmo || r._tmo) dropTimeouts(r);
+  r._server._responses.delete(r._h);
+  const snap = native.release(r._server._h, r._h, req._rawHeaders === null && req._text === null, true);
+  if (snap !== undefined) req._rawHead = snap;
+  req._h = 0;
+  r._h = 0;
+  process.nextTick(lateFinish, r);
 }
 
 proto.flushHeaders = function flushHeaders() {

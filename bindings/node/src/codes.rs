@@ -49,6 +49,9 @@ pub(crate) const WF_SNAPSHOT: u32 = 128;
 /// A status message other than the standard one is at arg 3.
 pub(crate) const WF_MESSAGE: u32 = 256;
 
+/// end() of a hooked response: JS emits its 'finish'/'close' itself; drop the engine's.
+pub(crate) const WF_DETACH: u32 = 512;
+
 /// `native.codes()`: every constant above by name, read once by lib/*.js.
 pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
@@ -91,6 +94,7 @@ pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
         (c"WF_RELEASE", WF_RELEASE),
         (c"WF_SNAPSHOT", WF_SNAPSHOT),
         (c"WF_MESSAGE", WF_MESSAGE),
+        (c"WF_DETACH", WF_DETACH),
     ] {
         set_named(env, obj, name, uint(env, code));
     }

@@ -213,6 +213,12 @@ pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
                 apply_head(js, res, h)?;
             }
             with_body(env, data, &js.body_scratch, |b| res.end_with(b))?;
+            if flags & WF_DETACH != 0 && p.hooked {
+                // Zero-sized closures: replacing the hooks allocates nothing.
+                res.on_finish(|| {});
+                res.on_close(|| {});
+                p.hooked = false;
+            }
         }
         if !p.hooked {
             // Nobody listens for 'finish'/'close': let the engine recycle the response now.
@@ -234,10 +240,17 @@ pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
     Ok(snapshot.unwrap_or_else(|| undefined(env)))
 }
 
-/// release(server, handle, snapshot) -> head snapshot | undefined
+/// release(server, handle, snapshot, detach) -> head snapshot | undefined. `detach`: JS
+/// emits the response's 'finish'/'close' itself; the engine's hooks are dropped.
 pub(crate) fn release(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let p = release_pair(cx)?;
+    let mut p = release_pair(cx)?;
+    if get_bool(env, cx.arg(3)) {
+        if let Some(res) = p.as_mut().and_then(|p| p.res.as_mut()) {
+            res.on_finish(|| {});
+            res.on_close(|| {});
+        }
+    }
     let out = match (&p, get_bool(env, cx.arg(2))) {
         (Some(Pair { req: Some(r), .. }), true) => latin1(env, r.raw_head()),
         _ => undefined(env),

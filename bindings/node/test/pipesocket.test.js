@@ -38,6 +38,7 @@ test('pipelined responses: res.socket null until their turn, then a socket event
 test('pipelined responses with finish listeners: no listener pile-up on the socket', async () => {
   let live = 0;
   let most = 0;
+  const events = [];
   const warnings = [];
   const onWarning = (w) => warnings.push(w.name);
   process.on('warning', onWarning);
@@ -55,6 +56,8 @@ test('pipelined responses with finish listeners: no listener pile-up on the sock
     };
     if (res.socket) attach(res.socket);
     else res.once('socket', attach);
+    res.on('finish', () => events.push(`finish ${req.url}`));
+    res.on('close', () => events.push(`close ${req.url}`));
     Promise.resolve().then(() => res.end(req.url));
   });
   const port = await listen(server);
@@ -66,6 +69,13 @@ test('pipelined responses with finish listeners: no listener pile-up on the sock
     await new Promise((r) => setImmediate(r));
     assert.ok(most <= 2, `${most} responses had listeners on the socket at once`);
     assert.deepStrictEqual(warnings, []);
+    // Each response: one 'finish', in request order, and one 'close' after it.
+    assert.deepStrictEqual(events.filter((e) => e.startsWith('finish')),
+      Array.from({ length: n }, (_, i) => `finish /${i}`));
+    for (let i = 0; i < n; i++) {
+      assert.ok(events.indexOf(`close /${i}`) > events.indexOf(`finish /${i}`), `close /${i} after its finish`);
+    }
+    assert.strictEqual(events.length, 2 * n);
   } finally {
     process.removeListener('warning', onWarning);
     await close(server);
