@@ -332,6 +332,40 @@ both_backends!(
     }
 );
 
+both_backends!(
+    fn drop_request_listener_sees_each_dropped_request(backend: BackendKind) {
+        // Node v20: `server.emit('dropRequest', req, socket)`, then `writeHead(503); end()`.
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let seen = dropped.clone();
+        let server = start(
+            backend,
+            ServerBuilder::new()
+                .max_requests_per_socket(1)
+                .on_request(|req, mut res| res.end_with(format!("x{}", req.url())))
+                .on_drop_request(move |req, info| {
+                    let host = req.header("host").unwrap_or_default().into_owned();
+                    seen.lock().unwrap().push(format!("{} {host}", req.url()));
+                    if req.url() == "/destroy" {
+                        info.destroy();
+                    }
+                }),
+        );
+        let mut c = Client::connect(&server);
+        c.send(format!("{}{}{}", get("/1"), get("/2"), get("/3")));
+        let rs = c.responses(3);
+        assert_eq!(rs[0].text(), "x/1");
+        assert_eq!((rs[1].status, rs[2].status), (503, 503));
+        assert_eq!(*dropped.lock().unwrap(), ["/2 t", "/3 t"]);
+        // The listener's socket.destroy(): the connection goes, without its 503.
+        let mut c = Client::connect(&server);
+        c.send(get("/1"));
+        assert_eq!(c.response().text(), "x/1");
+        c.send(get("/destroy"));
+        c.expect_closed();
+        assert_eq!(dropped.lock().unwrap().len(), 3);
+    }
+);
+
 /// Runs `node -e script` and returns its stdout lines; None when node is not installed.
 fn node_lines(script: &str) -> Option<Vec<String>> {
     let out = std::process::Command::new("node")

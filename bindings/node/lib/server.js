@@ -32,6 +32,7 @@ const EV_RES_TIMEOUT = code('EV_RES_TIMEOUT');
 
 const F_CONTINUE = code('RF_CONTINUE');
 const F_EXPECTATION = code('RF_EXPECTATION');
+const F_DROP = code('RF_DROP');
 const F_BODY = code('RF_BODY');
 const F_WHOLE = code('RF_WHOLE');
 const POOL_SHIFT = code('WHOLE_POOL_SHIFT');
@@ -113,6 +114,7 @@ function makeOnRequest(server) {
 
 // `body`: the whole request body when it came with the request (see F_WHOLE).
 function onRequest(server, handle, method, url, flags, fd, text, hs, he, body) {
+  if ((flags & F_DROP) !== 0) return onDrop(server, handle, method, url, flags, fd, text, hs, he);
   {
     // The default classes by name: a constant target the JIT can inline.
     const req = server._IncomingMessage === IncomingMessage
@@ -153,6 +155,17 @@ function onRequest(server, handle, method, url, flags, fd, text, hs, he, body) {
       }
     }
   }
+}
+
+// A request over maxRequestsPerSocket: the engine answers it 503 itself (Node's
+// `writeHead(503); end()` after emitting). 'dropRequest' gets the request, without its
+// body, and the socket.
+function onDrop(server, handle, method, url, flags, fd, text, hs, he) {
+  native.release(server._h, handle, false);
+  if (server.listenerCount('dropRequest') === 0) return;
+  const req = new server._IncomingMessage(server, 0, method, url, flags, fd, text, hs, he);
+  server.emit('dropRequest', req, req.socket);
+  req.complete = true;
 }
 
 // 'upgrade' / 'connect': the request (its head kept as bytes: the engine's request is

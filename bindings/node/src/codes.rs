@@ -32,6 +32,9 @@ pub(crate) const RF_CONNECT: u32 = 64;
 /// The whole body came with the request (batch int 9: its place in a pool, the pool's
 /// index in `onBatch`'s array at `flags >>> WHOLE_POOL_SHIFT`); no 'data'/'end' events follow.
 pub(crate) const RF_WHOLE: u32 = 128;
+/// Over maxRequestsPerSocket: the engine answers 503; JS emits 'dropRequest' (no response,
+/// no body).
+pub(crate) const RF_DROP: u32 = 256;
 pub(crate) const WHOLE_POOL_SHIFT: u32 = 16;
 pub(crate) const WF_NO_DATE: u32 = 1;
 pub(crate) const WF_RM_DATE: u32 = 2;
@@ -81,6 +84,7 @@ pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
         (c"RF_KEEPALIVE", RF_KEEPALIVE),
         (c"RF_CONTINUE", RF_CONTINUE),
         (c"RF_EXPECTATION", RF_EXPECTATION),
+        (c"RF_DROP", RF_DROP),
         (c"RF_UPGRADE", RF_UPGRADE),
         (c"RF_CONNECT", RF_CONNECT),
         (c"RF_WHOLE", RF_WHOLE),

@@ -280,9 +280,11 @@ pub(crate) fn install_handlers(shard: &mut Shard, js: &Rc<Js>) {
     let h = shard.handlers_mut();
     let (j1, j2, j3) = (js.clone(), js.clone(), js.clone());
     *h = std::mem::take(h)
-        .on_request(move |req, res| request_cb(&j1, req, res, 0))
-        .on_check_continue(move |req, res| request_cb(&j2, req, res, RF_CONTINUE))
-        .on_check_expectation(move |req, res| request_cb(&j3, req, res, RF_EXPECTATION));
+        .on_request(move |req, res| request_cb(&j1, req, Some(res), 0))
+        .on_check_continue(move |req, res| request_cb(&j2, req, Some(res), RF_CONTINUE))
+        .on_check_expectation(move |req, res| request_cb(&j3, req, Some(res), RF_EXPECTATION));
+    let j = js.clone();
+    *h = std::mem::take(h).on_drop_request(move |req, _| request_cb(&j, req, None, RF_DROP));
     let j = js.clone();
     *h = std::mem::take(h).on_connection(move |c: &ConnInfo| {
         j.conn_ids.borrow_mut().insert(c.fd(), c.id());
@@ -352,7 +354,7 @@ pub(crate) fn method_index(m: &str) -> i32 {
 /// Queues a request for JS: its pair goes into the slab, its description into the batch
 /// array (no JS values are made here); `flush_requests` hands the batch over after the
 /// engine's dispatch, or before any other event.
-pub(crate) fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
+pub(crate) fn request_cb(js: &Js, req: Request, res: Option<Response>, kind: u32) {
     if js.pend_n.get() >= js.batch_cap.get() {
         js.flush_requests();
         js.drain_ticks();
@@ -364,7 +366,7 @@ pub(crate) fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
     if req.http_version_minor() == 1 {
         flags |= RF_HTTP11;
     }
-    if req.has_body() {
+    if req.has_body() && kind != RF_DROP {
         flags |= RF_BODY;
     }
     if req.keep_alive() {
@@ -394,7 +396,7 @@ pub(crate) fn request_cb(js: &Js, req: Request, res: Response, kind: u32) {
     };
     let key = js.pairs.borrow_mut().insert(Pair {
         req: Some(req),
-        res: Some(res),
+        res,
         hooked: false,
         drain_hooked: false,
         body_started: false,

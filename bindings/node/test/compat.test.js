@@ -268,3 +268,26 @@ test('maxRequestsPerSocket: the last response says close, the socket stays, late
   p.sock.destroy();
   await close(server);
 });
+
+test("'dropRequest': each request over maxRequestsPerSocket, with its socket, before its 503", async () => {
+  const seen = [];
+  const dropped = [];
+  const server = http.createServer((req, res) => { seen.push(req.url); res.end(`ok ${req.url}`); });
+  server.maxRequestsPerSocket = 1;
+  server.on('dropRequest', (req, socket) => {
+    dropped.push([req.url, req.method, req.headers.host, req.httpVersion, socket === req.socket,
+      typeof socket.remoteAddress, socket.destroyed]);
+  });
+  const port = await listen(server);
+  const c = keepAliveClient(port);
+  c.sock.write(GET('/1') + GET('/2') + 'HEAD /3 HTTP/1.1\r\nHost: three\r\n\r\n');
+  const out = await c.next(3);
+  assert.strictEqual(out.match(/HTTP\/1\.1 503 Service Unavailable\r\n/g).length, 2, out);
+  assert.deepStrictEqual(seen, ['/1']);
+  assert.deepStrictEqual(dropped, [
+    ['/2', 'GET', 'x', '1.1', true, 'string', false],
+    ['/3', 'HEAD', 'three', '1.1', true, 'string', false],
+  ]);
+  c.sock.destroy();
+  await close(server);
+});

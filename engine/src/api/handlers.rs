@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Request, Response, Socket};
 use crate::error::Error;
 pub use crate::shard::handlers::Handlers;
-use crate::shard::handlers::{Incoming, RawFn, RequestFn};
+use crate::shard::handlers::{DropFn, Incoming, RawFn, RequestFn};
 use crate::shard::slot::ResSlot;
 use crate::shard::ConnInfo;
 
@@ -15,6 +15,7 @@ type SharedRequestFn = Arc<dyn Fn(Request, Response) + Send + Sync>;
 type SharedRawFn = Arc<dyn Fn(Request, Socket, Vec<u8>) + Send + Sync>;
 type SharedConnFn = Arc<dyn Fn(&ConnInfo) + Send + Sync>;
 type SharedClientErrorFn = Arc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>> + Send + Sync>;
+type SharedDropFn = Arc<dyn Fn(Request, &ConnInfo) + Send + Sync>;
 
 fn request_fn(f: impl Fn(Request, Response) + 'static) -> RequestFn {
     Rc::new(move |inc: Incoming, slot: Rc<ResSlot>| f(Request::new(inc), Response::new(slot)))
@@ -84,6 +85,14 @@ impl Handlers {
         self
     }
 
+    /// 'dropRequest': a request over `maxRequestsPerSocket` on its connection, which the
+    /// shard answers `503` itself once the listener returns (the listener may read the
+    /// request and [`ConnInfo::destroy`]/[`ConnInfo::end`] the connection).
+    pub fn on_drop_request(mut self, f: impl Fn(Request, &ConnInfo) + 'static) -> Self {
+        self.drop_request = Some(Rc::new(move |inc, c: &ConnInfo| f(Request::new(inc), c)));
+        self
+    }
+
     /// 'clientError': a malformed request. Return the bytes to answer with (None: the
     /// default `400`/`431`... response). The connection closes afterwards.
     pub fn on_client_error(
@@ -105,6 +114,7 @@ pub(crate) struct SharedHandlers {
     pub conn_close: Option<SharedConnFn>,
     pub client_error: Option<SharedClientErrorFn>,
     pub timeout: Option<SharedConnFn>,
+    pub drop_request: Option<SharedDropFn>,
     pub upgrade: Option<SharedRawFn>,
     pub connect: Option<SharedRawFn>,
 }
@@ -134,6 +144,10 @@ impl SharedHandlers {
                 .clone()
                 .map(|f| Rc::new(move |e: &Error, c: &ConnInfo| f(e, c)) as _),
             timeout: conn(&self.timeout),
+            drop_request: self
+                .drop_request
+                .clone()
+                .map(|f| Rc::new(move |inc, c: &ConnInfo| f(Request::new(inc), c)) as DropFn),
             upgrade: raw(&self.upgrade),
             connect: raw(&self.connect),
         }

@@ -186,6 +186,16 @@ impl ServerBuilder {
         self
     }
 
+    /// 'dropRequest': a request over `max_requests_per_socket`, answered `503` by the
+    /// shard once the listener returns.
+    pub fn on_drop_request(
+        mut self,
+        f: impl Fn(Request, &ConnInfo) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.drop_request = Some(Arc::new(f));
+        self
+    }
+
     /// 'close': after close() once every connection is gone.
     pub fn on_close(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_close = Some(Arc::new(f));

@@ -15,6 +15,7 @@ pub(crate) type RequestFn = Rc<dyn Fn(Incoming, Rc<ResSlot>)>;
 pub(crate) type RawFn = Rc<dyn Fn(Incoming, Rc<BodyChan>, Rc<ResSlot>, Vec<u8>)>;
 pub(crate) type ConnFn = Rc<dyn Fn(&ConnInfo)>;
 pub(crate) type ClientErrorFn = Rc<dyn Fn(&Error, &ConnInfo) -> Option<Vec<u8>>>;
+pub(crate) type DropFn = Rc<dyn Fn(Incoming, &ConnInfo)>;
 
 /// Listeners for one shard. They run on the shard's thread and need not be `Send`; a
 /// threaded server builds one set per shard from its `Send + Sync` closures.
@@ -27,6 +28,7 @@ pub struct Handlers {
     pub(crate) conn_close: Option<ConnFn>,
     pub(crate) client_error: Option<ClientErrorFn>,
     pub(crate) timeout: Option<ConnFn>,
+    pub(crate) drop_request: Option<DropFn>,
     pub(crate) upgrade: Option<RawFn>,
     pub(crate) connect: Option<RawFn>,
 }

@@ -357,8 +357,19 @@ impl ShardState {
             },
         };
         if over_limit {
-            // Node's `writeHead(503); end()` (the body, if any, is discarded with `req`).
+            // As Node: 'dropRequest' (request, socket), then `writeHead(503); end()` (a
+            // body nobody reads is discarded with `req`).
+            let info = self.handlers.drop_request.clone().map(|f| {
+                let info = self.info(idx);
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(req, &info))) {
+                    tracing::error!("'dropRequest' listener panicked: {}", panic_message(&p));
+                }
+                info
+            });
             slot.respond_framed(503, &[], b"", false);
+            if let Some(info) = info {
+                self.apply_conn_action(idx, &info);
+            }
             return;
         }
         let handler = match expect {
