@@ -77,7 +77,7 @@ export interface ServerStats {
     badRequest: number; tooLarge: number; uriTooLong: number;
     headersTooLarge: number; notImplemented: number; version: number;
   };
-  timeouts: { headers: number; request: number; keepAlive: number; inactivity: number };
+  timeouts: { headers: number; request: number; keepAlive: number; inactivity: number; linger: number };
   bytesIn: number;
   bytesOut: number;
 }

@@ -59,6 +59,8 @@ both_backends!(
         bad.stream.read_to_end(&mut all).unwrap();
         assert!(all.starts_with(b"HTTP/1.1 400"));
         received += all.len() as u64;
+        // Closed on our side too: the server's lingering close ends at our FIN.
+        drop(bad);
         let mut slow = Client::connect_addr(addr);
         let req = "GET / HTTP/1.1\r\n";
         slow.send(req);
@@ -71,6 +73,7 @@ both_backends!(
             String::from_utf8_lossy(&all)
         );
         received += all.len() as u64;
+        drop(slow);
 
         let st = settle(&server, |s| s.total.open_connections == 0);
         let t = st.total;
@@ -103,6 +106,56 @@ both_backends!(
             "ringhttp_backend_info{{backend=\"{}\"}} 1",
             st.backend
         )));
+    }
+);
+
+both_backends!(
+    fn informational_responses_are_counted_as_1xx(backend: BackendKind) {
+        let server = start(
+            backend,
+            ServerBuilder::new().on_request(|req, mut res| {
+                if req.url() == "/hints" {
+                    res.write_informational(103, [("Link", "</a.css>; rel=preload")])
+                        .unwrap();
+                }
+                req.read_to_end(move |_| res.end_with("ok"));
+            }),
+        );
+        let mut c = Client::connect(&server);
+        // `100 Continue` sent by the shard before the listener runs, then the final 200.
+        c.send("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        let mut head = [0u8; 25];
+        c.stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 100 Continue\r\n\r\n");
+        c.send("hi");
+        assert_eq!(c.response().status, 200);
+        c.send(get("/hints"));
+        let r = c.response();
+        assert_eq!(r.status, 103);
+        assert_eq!(c.response().status, 200);
+        let st = settle(&server, |s| s.total.responses[1] == 2);
+        assert_eq!(st.total.responses, [2, 2, 0, 0, 0], "{st:?}");
+    }
+);
+
+both_backends!(
+    fn linger_timeouts_are_counted(backend: BackendKind) {
+        // The server's close after `Connection: close` waits `linger` for the client's
+        // FIN; a client that never sends it is cut off then, and that is counted.
+        let server = start(
+            backend,
+            ServerBuilder::new()
+                .config(|c| c.linger = Duration::from_millis(100))
+                .on_request(|_, mut res| res.end()),
+        );
+        let mut c = Client::connect(&server);
+        c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        assert_eq!(c.response().status, 200);
+        let st = settle(&server, |s| s.total.open_connections == 0);
+        assert_eq!(st.total.open_connections, 0, "{st:?}");
+        assert_eq!(st.total.timeouts_of(TimeoutKind::Linger), 1, "{st:?}");
+        assert_eq!(st.total.timeouts.iter().sum::<u64>(), 1, "{st:?}");
+        drop(c);
     }
 );
 

@@ -577,17 +577,18 @@ class Server extends EE {
   stats() {
     if (this._stats === undefined) return null;
     const v = native.stats(this._stats);
-    const pick = (names, at) => Object.fromEntries(names.map((n, i) => [n, v[at + i]]));
+    let at = 3;
+    const pick = (names) => Object.fromEntries(names.map((n) => [n, v[at++]]));
     return {
       backend: this.backend,
       openConnections: v[0],
       accepted: v[1],
       requests: v[2],
-      responses: pick(['1xx', '2xx', '3xx', '4xx', '5xx'], 3),
-      clientErrors: pick(['badRequest', 'tooLarge', 'uriTooLong', 'headersTooLarge', 'notImplemented', 'version'], 8),
-      timeouts: pick(['headers', 'request', 'keepAlive', 'inactivity'], 14),
-      bytesIn: v[18],
-      bytesOut: v[19],
+      responses: pick(['1xx', '2xx', '3xx', '4xx', '5xx']),
+      clientErrors: pick(['badRequest', 'tooLarge', 'uriTooLong', 'headersTooLarge', 'notImplemented', 'version']),
+      timeouts: pick(['headers', 'request', 'keepAlive', 'inactivity', 'linger']),
+      bytesIn: v[at],
+      bytesOut: v[at + 1],
     };
   }
 

@@ -83,7 +83,7 @@ pub(crate) fn connections(cx: &Cx) -> JsResult<Value> {
     Ok(int(cx.env, n as i64))
 }
 
-// stats(handle) -> [open, accepted, requests, 1xx..5xx, client errors (6), timeouts (4),
+// stats(handle) -> [open, accepted, requests, 1xx..5xx, client errors (6), timeouts (5),
 // bytes in, bytes out]: lib/server.js names them.
 pub(crate) fn stats(cx: &Cx) -> JsResult<Value> {
     let srv = server(cx, 0)?;

@@ -322,15 +322,21 @@ test('server.stats() counts requests, responses by class, client errors and byte
   const bad = 'GET / HTTP/1.1\r\nBad Header: x\r\n\r\n';
   const out2 = await raw(port, bad);
   assert.match(out2, /^HTTP\/1\.1 400/);
+  // `100 Continue` is a response of its own (1xx), ahead of the 200.
+  const cont = 'POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+  const out3 = await raw(port, cont);
+  assert.match(out3, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
   await new Promise((r) => setTimeout(r, 50));
   const st = s.stats();
   assert.strictEqual(st.backend, s.backend);
-  assert.strictEqual(st.accepted, 2);
-  assert.strictEqual(st.requests, 2);
-  assert.deepStrictEqual(st.responses, { '1xx': 0, '2xx': 1, '3xx': 0, '4xx': 2, '5xx': 0 });
+  assert.strictEqual(st.accepted, 3);
+  assert.strictEqual(st.requests, 3);
+  assert.deepStrictEqual(st.responses, { '1xx': 1, '2xx': 2, '3xx': 0, '4xx': 2, '5xx': 0 });
   assert.strictEqual(st.clientErrors.badRequest, 1);
-  assert.strictEqual(st.bytesIn, reqs.length + bad.length);
-  assert.strictEqual(st.bytesOut, Buffer.byteLength(out, 'latin1') + Buffer.byteLength(out2, 'latin1'));
+  assert.deepStrictEqual(st.timeouts, { headers: 0, request: 0, keepAlive: 0, inactivity: 0, linger: 0 });
+  assert.strictEqual(st.bytesIn, reqs.length + bad.length + cont.length);
+  const bytes = (s) => Buffer.byteLength(s, 'latin1');
+  assert.strictEqual(st.bytesOut, bytes(out) + bytes(out2) + bytes(out3));
   await close(s);
   assert.strictEqual(s.stats().openConnections, 0);
 });

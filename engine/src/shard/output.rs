@@ -72,6 +72,10 @@ impl ShardState {
         // Responses leave in request order: only the front one writes to the connection.
         while let Some(slot) = c.queue.front() {
             let mut st = slot.st.borrow_mut();
+            if st.informational != 0 {
+                self.stats
+                    .responses_of(100, u64::from(std::mem::take(&mut st.informational)));
+            }
             if !st.buf.is_empty() {
                 if c.out.is_empty() {
                     std::mem::swap(&mut c.out, &mut st.buf);

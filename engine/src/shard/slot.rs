@@ -41,6 +41,8 @@ pub(super) struct SlotState {
     pub on_timeout: Option<TimeoutCallback>,
     /// A raw socket's output ('upgrade'/'connect', or a takeover): no HTTP framing.
     pub raw: bool,
+    /// Informational (1xx) responses in `buf`, counted when the shard takes it.
+    pub informational: u8,
 }
 
 impl SlotState {
@@ -75,6 +77,7 @@ impl ResSlot {
                 on_close: None,
                 on_timeout: None,
                 raw: false,
+                informational: 0,
             }),
         }
     }
@@ -98,6 +101,7 @@ impl ResSlot {
         st.on_close = None;
         st.on_timeout = None;
         st.raw = false;
+        st.informational = 0;
     }
 
     /// The connection, while the response belongs to one.
@@ -229,6 +233,7 @@ impl ResSlot {
             return;
         }
         st.buf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        st.informational = st.informational.saturating_add(1);
         if let Some(c) = &st.conn {
             c.mark_dirty();
         }
@@ -241,6 +246,7 @@ impl ResSlot {
             return;
         }
         st.buf.extend_from_slice(head);
+        st.informational = st.informational.saturating_add(1);
         if let Some(c) = &st.conn {
             c.mark_dirty();
         }

@@ -68,14 +68,18 @@ pub enum TimeoutKind {
     KeepAlive,
     /// server.timeout / setTimeout inactivity.
     Inactivity,
+    /// A closing connection's peer did not end its side within `linger` after our last
+    /// byte (the close became a reset).
+    Linger,
 }
 
 impl TimeoutKind {
-    pub const ALL: [TimeoutKind; 4] = [
+    pub const ALL: [TimeoutKind; 5] = [
         TimeoutKind::Headers,
         TimeoutKind::Request,
         TimeoutKind::KeepAlive,
         TimeoutKind::Inactivity,
+        TimeoutKind::Linger,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +88,7 @@ impl TimeoutKind {
             TimeoutKind::Request => "request",
             TimeoutKind::KeepAlive => "keep_alive",
             TimeoutKind::Inactivity => "inactivity",
+            TimeoutKind::Linger => "linger",
         }
     }
 }
@@ -96,7 +101,7 @@ pub struct Counters {
     requests: AtomicU64,
     responses: [AtomicU64; 5],
     client_errors: [AtomicU64; 6],
-    timeouts: [AtomicU64; 4],
+    timeouts: [AtomicU64; TimeoutKind::ALL.len()],
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
 }
@@ -123,8 +128,13 @@ impl Counters {
     /// A response whose last byte was handed to the connection (status 100-599).
     #[inline]
     pub(crate) fn response(&self, status: u16) {
+        self.responses_of(status, 1);
+    }
+    /// `n` responses of `status`'s class (informational ones: see `ResSlot::write_continue`).
+    #[inline]
+    pub(crate) fn responses_of(&self, status: u16, n: u64) {
         if let Some(c) = self.responses.get((status / 100).wrapping_sub(1) as usize) {
-            add(c, 1);
+            add(c, n);
         }
     }
     #[inline]
@@ -170,12 +180,13 @@ pub struct ShardStats {
     /// Requests whose head was parsed and handed to the server.
     pub requests: u64,
     /// Responses finished, by class: `[1xx, 2xx, 3xx, 4xx, 5xx]` (including the
-    /// default answers to client errors and timeouts).
+    /// default answers to client errors and timeouts; 1xx: each `100 Continue`, 102 or
+    /// 103 sent ahead of a final response).
     pub responses: [u64; 5],
     /// Requests refused by the parser, indexed by [`ClientErrorKind`] (`as usize`).
     pub client_errors: [u64; 6],
     /// Connections closed by a deadline, indexed by [`TimeoutKind`] (`as usize`).
-    pub timeouts: [u64; 4],
+    pub timeouts: [u64; TimeoutKind::ALL.len()],
     /// Bytes received and sent on HTTP connections.
     pub bytes_in: u64,
     pub bytes_out: u64,

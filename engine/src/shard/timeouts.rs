@@ -422,7 +422,10 @@ impl ShardState {
                 self.abort(idx)
             }
             Deadline::KeepAlive => {}
-            Deadline::Linger => self.abort(idx),
+            Deadline::Linger => {
+                self.stats.timeout(TimeoutKind::Linger);
+                self.abort(idx)
+            }
             Deadline::Headers | Deadline::Request => {
                 self.stats.timeout(match kind {
                     Deadline::Headers => TimeoutKind::Headers,
