@@ -31,8 +31,8 @@ pub mod shard;
 
 pub use api::LiveConfig;
 pub use api::{
-    Config, EncodedHeaders, Handlers, HeaderValue, Headers, ListenAddr, RemoteResponse, Request,
-    Response, Server, ServerBuilder, StatsReader,
+    socket_local_addr, socket_peer_addr, Config, EncodedHeaders, Handlers, HeaderValue, Headers,
+    ListenAddr, RemoteResponse, Request, Response, Server, ServerBuilder, StatsReader,
 };
 pub use backend::BackendKind;
 pub use error::{Error, ErrorKind};

@@ -135,58 +135,23 @@ pub(crate) fn set_raw(cx: &Cx) -> JsResult<Value> {
     Ok(cx.undefined())
 }
 
-pub(crate) fn sockaddr_parts(ss: &libc::sockaddr_storage) -> Option<(String, u16, &'static str)> {
-    match ss.ss_family as i32 {
-        libc::AF_INET => {
-            // SAFETY: the family says this is a sockaddr_in.
-            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
-            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-            Some((ip.to_string(), u16::from_be(a.sin_port), "IPv4"))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says this is a sockaddr_in6.
-            let a = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
-            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
-            Some((ip.to_string(), u16::from_be(a.sin6_port), "IPv6"))
-        }
-        _ => None,
-    }
-}
-
 /// fdAddress(fd) -> [remoteAddress, remotePort, remoteFamily, localAddress, localPort]
 pub(crate) fn fd_address(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
     let fd = get_f64(env, cx.arg(0)).unwrap_or(-1.0) as i32;
-    let mut out = Vec::new();
-    for peer in [true, false] {
-        // SAFETY: sockaddr_storage is plain data; the kernel fills at most len bytes.
-        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: valid out-pointers of the right size.
-        let r = unsafe {
-            if peer {
-                libc::getpeername(fd, &mut ss as *mut _ as *mut _, &mut len)
-            } else {
-                libc::getsockname(fd, &mut ss as *mut _ as *mut _, &mut len)
-            }
-        };
-        match (r, sockaddr_parts(&ss)) {
-            (0, Some((ip, port, fam))) => {
-                out.push(utf8(env, &ip));
-                out.push(int(env, port.into()));
-                if peer {
-                    out.push(utf8(env, fam));
-                }
-            }
-            _ => {
-                let u = undefined(env);
-                out.push(u);
-                out.push(u);
-                if peer {
-                    out.push(u);
-                }
-            }
-        }
+    let mut out = Vec::with_capacity(5);
+    let u = undefined(env);
+    match ringhttp::socket_peer_addr(fd) {
+        Some(a) => out.extend([
+            utf8(env, &a.ip().to_string()),
+            int(env, a.port().into()),
+            utf8(env, if a.is_ipv4() { "IPv4" } else { "IPv6" }),
+        ]),
+        None => out.extend([u, u, u]),
+    }
+    match ringhttp::socket_local_addr(fd) {
+        Some(a) => out.extend([utf8(env, &a.ip().to_string()), int(env, a.port().into())]),
+        None => out.extend([u, u]),
     }
     Ok(array(env, &out))
 }

@@ -186,6 +186,33 @@ test('listen(port, hostname) looks the name up first, as Node: address() once li
   await close(server);
 });
 
+for (const host of ['127.0.0.1', '::1']) {
+  test(`req.socket addresses on ${host}: remote/local address, port and family`, async (t) => {
+    const server = http.createServer((req, res) => {
+      const s = req.socket;
+      res.end(JSON.stringify([s.remoteAddress, s.remotePort, s.remoteFamily, s.localAddress, s.localPort]));
+    });
+    try {
+      await listen(server, 0, host);
+    } catch (e) {
+      return t.skip(`no ${host} here (${e.code})`);
+    }
+    const port = server.address().port;
+    const net = require('net');
+    const c = net.connect(port, host);
+    await new Promise((r) => c.on('connect', r));
+    const clientPort = c.localPort;
+    let out = '';
+    c.setEncoding('latin1');
+    c.on('data', (d) => { out += d; });
+    c.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => c.on('close', r));
+    const family = host.includes(':') ? 'IPv6' : 'IPv4';
+    assert.deepStrictEqual(JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)), [host, clientPort, family, host, port]);
+    await close(server);
+  });
+}
+
 // Reads responses off one keep-alive socket: `next(n)` resolves with the text once n
 // status lines have arrived in total; `closed` when the server ends the socket.
 function keepAliveClient(port) {

@@ -21,4 +21,4 @@ pub use listen::ListenAddr;
 pub use request::Request;
 pub use response::{RemoteResponse, Response};
 pub use server::{Server, ServerBuilder, StatsReader};
-pub use socket::Socket;
+pub use socket::{socket_local_addr, socket_peer_addr, Socket};

@@ -2,11 +2,25 @@
 //! handler (`Request::take_over_socket`): the connection's bytes after the request head,
 //! both ways, still through the shard's backend (with backpressure).
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 
+use crate::backend::sys;
 use crate::shard::body::BodyChan;
 use crate::shard::ctx::ConnShared;
 use crate::shard::slot::ResSlot;
+
+/// The peer address of a connection's socket by its fd ([`ConnInfo::fd`](crate::ConnInfo::fd),
+/// [`Request::conn_fd`](crate::Request::conn_fd)): `getpeername(2)`, read on demand; None
+/// when `fd` is not (or no longer) a connected TCP socket.
+pub fn socket_peer_addr(fd: RawFd) -> Option<SocketAddr> {
+    sys::peer_addr(fd)
+}
+
+/// The local address of a connection's (or listener's) socket by its fd: `getsockname(2)`.
+pub fn socket_local_addr(fd: RawFd) -> Option<SocketAddr> {
+    sys::local_addr(fd)
+}
 
 /// Node's `net.Socket` as seen by 'upgrade'/'connect' listeners: write/end/destroy, and
 /// 'data'/'end'/'close'. The listener owns it; dropping it without `end()` ends it.
