@@ -101,6 +101,7 @@ function ServerResponse(server, handle, req) {
   this.sendDate = true;
   this._hdrs = null; // lower-case name -> [name, value]
   this._whObj = null; // writeHead's headers when no setHeader came first (Node's fast path)
+  this._whArr = null; // the same for an array: [name, value, name, value, ...]
   this._rm = 0;
   this._frozen = false;
   this._sent = false;
@@ -288,7 +289,11 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
   // following end(data) with nothing written send Content-Length instead (see README).
   if (obj) {
     if (Array.isArray(obj)) {
-      if (obj.length && Array.isArray(obj[0])) {
+      if (this._hdrs === null) {
+        // Node's fast path for an array too: the pairs are sent as given, in order
+        // (getHeader() will not see them); names and values checked now, as Node does.
+        this._whArr = flatPairs(obj);
+      } else if (obj.length && Array.isArray(obj[0])) {
         for (const [k, v] of obj) this._mergeHeader(k, v);
       } else {
         if (obj.length % 2 !== 0) {
@@ -343,6 +348,29 @@ let dispatchImplicit = implicitHeaderFn;
 function setDispatchers(writeHead, implicit) {
   dispatchWriteHead = writeHead;
   dispatchImplicit = implicit;
+}
+
+// writeHead's array ([[name, value], ...] or [name, value, ...]) as a checked flat list.
+function flatPairs(obj) {
+  const out = [];
+  if (obj.length && Array.isArray(obj[0])) {
+    for (let i = 0; i < obj.length; i++) {
+      const [k, v] = obj[i];
+      lowerName(k);
+      checkValue(k, v);
+      out.push(k, v);
+    }
+  } else {
+    if (obj.length % 2 !== 0) {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'The argument \'headers\' is invalid');
+    }
+    for (let i = 0; i < obj.length; i += 2) {
+      lowerName(obj[i]);
+      checkValue(obj[i], obj[i + 1]);
+      out.push(obj[i], obj[i + 1]);
+    }
+  }
+  return out;
 }
 
 proto._mergeHeader = function _mergeHeader(k, v) {
@@ -407,13 +435,22 @@ function matchHdrs(kv, h) {
   return i === kv.length;
 }
 
+function matchSet(kv, o, h, a) {
+  if (a !== null) return sameKV(kv, a);
+  return h === null ? matchObj(kv, o) : matchHdrs(kv, h);
+}
+
 function plain(v) {
   const t = typeof v;
   return t === 'string' || t === 'number' || t === 'boolean';
 }
 
 // The response's set as [name, value, ...], or null if it cannot be kept (a list value).
-function kvOf(o, h) {
+function kvOf(o, h, a) {
+  if (a !== null) {
+    for (let i = 1; i < a.length; i += 2) if (!plain(a[i])) return null;
+    return a;
+  }
   const kv = [];
   if (h !== null) {
     for (const k in h) {
@@ -445,18 +482,19 @@ function headStr(res) {
   if (res._server._h !== slotServer) resetSlots(res._server._h);
   const o = res._whObj;
   const h = res._hdrs;
-  if ((h === null) === (o === null)) {
-    // Neither (no headers) or, never in practice, both: the string as is.
+  const a = res._whArr;
+  if ((h !== null) + (o !== null) + (a !== null) !== 1) {
+    // None (no headers) or, never in practice, two: the string as is.
     return buildHeadStr(res);
   }
   let kv = slotKV[slotLast];
-  if (kv !== null && (h === null ? matchObj(kv, o) : matchHdrs(kv, h))) {
+  if (kv !== null && matchSet(kv, o, h, a)) {
     nPairs = 0;
     return slotLast;
   }
   for (let s = 0; s < SLOTS; s++) {
     kv = slotKV[s];
-    if (kv !== null && (h === null ? matchObj(kv, o) : matchHdrs(kv, h))) {
+    if (kv !== null && matchSet(kv, o, h, a)) {
       slotLast = s;
       nPairs = 0;
       return s;
@@ -464,7 +502,7 @@ function headStr(res) {
   }
   const str = buildHeadStr(res);
   if (nPairs === 0 || nPairs > 64) return str;
-  kv = kvOf(o, h);
+  kv = kvOf(o, h, a);
   if (kv === null) return str;
   for (let i = 0; i < seen.length; i++) {
     if (seen[i] !== null && sameKV(seen[i], kv)) {
@@ -517,6 +555,20 @@ function buildHeadStr(res) {
         out += (n++ === 0 ? '' : '\0') + k + '\0' + v;
       } else if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v[i]);
+      } else {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v);
+      }
+    }
+  }
+  const a = res._whArr;
+  if (a !== null) {
+    for (let i = 0; i < a.length; i += 2) {
+      const k = a[i];
+      const v = a[i + 1];
+      if (typeof v === 'string') {
+        out += (n++ === 0 ? '' : '\0') + k + '\0' + v;
+      } else if (Array.isArray(v)) {
+        for (let j = 0; j < v.length; j++) out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v[j]);
       } else {
         out += (n++ === 0 ? '' : '\0') + k + '\0' + String(v);
       }

@@ -59,6 +59,7 @@ function serverError(server, res, err) {
     if (!res._frozen && !res._ended) {
       res._hdrs = null;
       res._whObj = null;
+      res._whArr = null;
       res.statusMessage = undefined;
       res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
       res.end('Internal Server Error');
