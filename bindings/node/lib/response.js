@@ -76,16 +76,21 @@ function lowerName(name) {
   return lower;
 }
 
+// A string value found valid (kept if short; the set is bounded).
+function noteValue(value) {
+  if (value.length <= 256) {
+    if (okValues.size >= 1024) okValues.clear();
+    okValues.add(value);
+  }
+}
+
 function checkValue(name, value) {
   const t = typeof value;
   if (t === 'number') return; // its string form is digits, signs, dots, letters
   if (t === 'string') {
     if (okValues.has(value)) return;
     validateHeaderValue(name, value);
-    if (value.length <= 256) {
-      if (okValues.size >= 1024) okValues.clear();
-      okValues.add(value);
-    }
+    noteValue(value);
     return;
   }
   validateHeaderValue(name, value);
@@ -308,8 +313,11 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
       // (names, non-strings) by the engine when the head is sent.
       for (const k in obj) {
         const v = obj[k];
-        if (typeof v === 'string' && invalidCharRe.test(v)) {
-          throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${k}"]`);
+        if (typeof v === 'string' && !okValues.has(v)) {
+          if (invalidCharRe.test(v)) {
+            throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${k}"]`);
+          }
+          noteValue(v);
         }
       }
       this._whObj = obj;

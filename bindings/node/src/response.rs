@@ -55,13 +55,14 @@ pub(crate) struct Head {
 /// Slots of `Js::heads` (JS uses fewer).
 pub(crate) const HEAD_SLOTS: usize = 64;
 
-pub(crate) fn read_head(cx: &Cx, text: Vec<u8>) -> JsResult<Option<Head>> {
+pub(crate) fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
     let env = cx.env;
     let status = get_u32(env, cx.arg(2));
     if status == 0 {
+        // No head: the scratch buffer stays where it is (taking it would drop it).
         return Ok(None);
     }
-    let mut text = text;
+    let mut text = take_scratch(cx)?;
     let arg = get_u32(env, cx.arg(7)) as usize;
     let (pairs, store) = (arg & 0xffff, (arg >> 16).checked_sub(1));
     let cached = (type_of(env, cx.arg(4)) == sys::ValueType::napi_number)
@@ -173,7 +174,7 @@ pub(crate) fn put_scratch(cx: &Cx, head: Option<Head>) {
 /// resWrite(server, handle, status, message, headers, flags, data, pairs) -> bool
 pub(crate) fn res_write(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx, take_scratch(cx)?)?;
+    let head = read_head(cx)?;
     let data = cx.arg(6);
     let ok = with_pair(cx, |js, p| {
         let Some(res) = p.res.as_mut() else {
@@ -204,7 +205,7 @@ pub(crate) fn js_rc(cx: &Cx) -> JsResult<Rc<Js>> {
 ///   -> head snapshot | undefined
 pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
-    let head = read_head(cx, take_scratch(cx)?)?;
+    let head = read_head(cx)?;
     let flags = get_u32(env, cx.arg(5));
     let data = cx.arg(6);
     let snapshot = with_pair(cx, |js, p| {
