@@ -97,9 +97,14 @@ Object.defineProperties(proto, {
   rawHeaders: {
     get() {
       if (this._rawHeaders === null) {
-        this._rawHeaders = this._h !== 0
-          ? native.reqRawHeaders(this._server._h, this._h)
-          : parseHead(this._rawHead !== undefined || this._text === null ? this._rawHead : this._text.slice(this._hs, this._he));
+        // From the head's bytes when JS has them (the batch text, or the snapshot kept at
+        // release): a few string slices, where the addon would make one string per name
+        // and value through N-API (Fastify reads headers on every request).
+        this._rawHeaders = this._text !== null
+          ? parseHead(this._text, this._hs, this._he)
+          : this._rawHead !== undefined || this._h === 0
+            ? parseHead(this._rawHead, 0, this._rawHead === undefined ? 0 : this._rawHead.length)
+            : native.reqRawHeaders(this._server._h, this._h);
       }
       return this._rawHeaders;
     },
@@ -181,21 +186,29 @@ Object.defineProperties(proto, {
 
 // rawHeaders from the request head's bytes (kept when the engine's request was released
 // before JS read the headers).
-function parseHead(s) {
+function parseHead(s, from, to) {
   const out = [];
   if (typeof s !== 'string') return out;
-  let i = s.indexOf('\n') + 1;
-  while (i > 0 && i < s.length) {
+  let i = s.indexOf('\n', from) + 1;
+  while (i > 0 && i < to) {
     let j = s.indexOf('\n', i);
-    if (j < 0) j = s.length;
-    const end = j > i && s.charCodeAt(j - 1) === 13 ? j - 1 : j;
+    if (j < 0 || j > to) j = to;
+    let end = j > i && s.charCodeAt(j - 1) === 13 ? j - 1 : j;
     if (end === i) break;
     const c = s.indexOf(':', i);
     if (c < 0 || c > end) break;
-    out.push(s.slice(i, c), s.slice(c + 1, end).replace(/^[ \t]+|[ \t]+$/g, ''));
+    // The value without the optional whitespace around it (the engine rejects obs-fold).
+    let v = c + 1;
+    while (v < end && isOws(s.charCodeAt(v))) v++;
+    while (end > v && isOws(s.charCodeAt(end - 1))) end--;
+    out.push(s.slice(i, c), s.slice(v, end));
     i = j + 1;
   }
   return out;
+}
+
+function isOws(ch) {
+  return ch === 32 || ch === 9;
 }
 
 function redefine(obj, name, value) {

@@ -33,6 +33,25 @@ test('request properties, headers object and rawHeaders', async () => {
   await close(s);
 });
 
+// rawHeaders come from the head's bytes in JS (lib/incoming.js parseHead): values lose the
+// optional whitespace around them only, keep inner colons and obs-text, may be empty; a
+// custom method (kept before the head in the batch text) and pipelining do not shift them.
+test('rawHeaders: whitespace, empty and obs-text values, after a custom method, pipelined', async () => {
+  const seen = [];
+  const s = http.createServer((req, res) => {
+    seen.push([req.method, req.rawHeaders.slice(), req.headers['x-b']]);
+    res.end();
+  });
+  const port = await listen(s);
+  await raw(port, Buffer.from('PROPFIND /p HTTP/1.1\r\nHost: h\r\nX-B:   spaced  \t\r\nX-C:\r\nX-E: a:b: c\r\n\r\n' +
+    'GET / HTTP/1.1\r\nHost: h2\r\nX-B:\tt\xe9st\r\nConnection: close\r\n\r\n', 'latin1'));
+  assert.deepStrictEqual(seen, [
+    ['PROPFIND', ['Host', 'h', 'X-B', 'spaced', 'X-C', '', 'X-E', 'a:b: c'], 'spaced'],
+    ['GET', ['Host', 'h2', 'X-B', 't\xe9st', 'Connection', 'close'], 't\xe9st'],
+  ]);
+  await close(s);
+});
+
 test('headers read after end() and in a later tick', async () => {
   const got = [];
   let later;
