@@ -17,6 +17,9 @@
 
 const SAMPLES = 8;
 const MAX_KEYS = 32;
+// Objects seen with their own prototype before learning stops (an app that swaps does so
+// from its first request on).
+const PLAIN_LIMIT = 4096;
 
 class Expando {
   constructor(proto) {
@@ -24,6 +27,7 @@ class Expando {
     this.fields = null; // the constructor's own keys
     this.keys = null; // the intersection of the samples' added keys, in order
     this.samples = 0;
+    this.plain = 0;
     this.learning = true;
     // What the constructor calls last: stores undefined for every learned key.
     this.init = null;
@@ -38,7 +42,10 @@ class Expando {
   // prototype was swapped.
   learn(obj) {
     const p = Object.getPrototypeOf(obj);
-    if (p === this.proto || p === null || this.fields === null) return;
+    if (p === this.proto || p === null || this.fields === null) {
+      if (++this.plain >= PLAIN_LIMIT && this.samples === 0) this.learning = false;
+      return;
+    }
     const added = [];
     for (const k of Reflect.ownKeys(obj)) {
       if (this.fields.has(k) || k in p) continue;
