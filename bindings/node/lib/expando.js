@@ -20,6 +20,9 @@ const MAX_KEYS = 32;
 // Objects seen with their own prototype before learning stops (an app that swaps does so
 // from its first request on).
 const PLAIN_LIMIT = 4096;
+// RINGHTTP_SHARED_SHAPES=0 turns the learning off: requests and responses then gain the
+// app's properties one by one, exactly as on Node (and as slowly).
+const ENABLED = process.env.RINGHTTP_SHARED_SHAPES !== '0';
 
 class Expando {
   constructor(proto) {
@@ -28,7 +31,7 @@ class Expando {
     this.keys = null; // the intersection of the samples' added keys, in order
     this.samples = 0;
     this.plain = 0;
-    this.learning = true;
+    this.learning = ENABLED;
     // What the constructor calls last: stores undefined for every learned key.
     this.init = null;
   }

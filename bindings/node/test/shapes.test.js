@@ -5,6 +5,8 @@
 // sees must not change: a property added to some requests only is absent from the
 // others, an accessor on the swapped prototype still runs, values are the app's.
 const test = require('node:test');
+const { spawnSync } = require('child_process');
+const path = require('path');
 const assert = require('assert');
 const { http, IMPL, listen, close, raw } = require('./helpers');
 
@@ -57,4 +59,34 @@ test('properties added after a prototype swap: same values and presence as Node'
   // (undefined until the app sets them); Node adds them one by one.
   assert.strictEqual(seen[19].before.next, IMPL !== 'node');
   assert.strictEqual(seen[0].before.next, false);
+});
+
+test('RINGHTTP_SHARED_SHAPES=0: no property is there before the app adds it', () => {
+  // A child process: the switch is read when the module loads.
+  const script = `
+    const { http, listen, close, raw } = require(${JSON.stringify(path.join(__dirname, 'helpers'))});
+    const proto = Object.create(http.IncomingMessage.prototype);
+    const before = [];
+    const server = http.createServer((req, res) => {
+      before.push(Object.hasOwn(req, 'next'));
+      Object.setPrototypeOf(req, proto);
+      req.next = () => 1;
+      res.end('ok');
+    });
+    (async () => {
+      const port = await listen(server);
+      for (let n = 0; n < 12; n++) {
+        await raw(port, 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n');
+      }
+      await close(server);
+      console.log(JSON.stringify(before));
+    })();
+  `;
+  const out = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, RINGHTTP_SHARED_SHAPES: '0' },
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  assert.strictEqual(out.status, 0, out.stderr);
+  assert.deepStrictEqual(JSON.parse(out.stdout.trim().split('\n').pop()), Array(12).fill(false));
 });
