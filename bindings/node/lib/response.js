@@ -23,6 +23,10 @@ const WF_RELEASE = code('WF_RELEASE');
 const WF_SNAPSHOT = code('WF_SNAPSHOT');
 const WF_MESSAGE = code('WF_MESSAGE');
 const WF_DETACH = code('WF_DETACH');
+const WF_CHUNKS = code('WF_CHUNKS');
+// Pending write() bytes past which the writes go to the engine at once (Node's
+// writableHighWaterMark: what a writer may queue before write() can say false).
+const PENDING_MAX = 16384;
 
 const tokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const invalidCharRe = /[^\t\x20-\x7e\x80-\xff]/;
@@ -123,6 +127,11 @@ function ServerResponse(server, handle, req) {
   this._sockWait = false;
   this._tmo = false;
   this._trailersAdded = false;
+  // write()'s chunks not yet handed to the engine (see flushWrites), their length, and
+  // the status of a head that goes with them (-1: the head is already out).
+  this._pw = null;
+  this._pwLen = 0;
+  this._pwStatus = -1;
   // The fields a prototype-swapping framework adds to every response (see expando.js).
   if (shape.init !== null) shape.init(this);
   else if (shape.fields === null) shape.noteFields(this);
@@ -634,27 +643,94 @@ proto.write = function write(chunk, encoding, cb) {
   chunk = normalizeChunk(chunk, encoding);
   if (!this._frozen) implicitHeader(this);
   if (this._destroyed || this._h === 0) return false;
-  let ok;
   if (!this._sent) {
     checkStatus(this.statusCode);
     this._sent = true;
     this._frozen = true;
-    const head = headStr(this);
-    const msg = message(this);
-    ok = native.resWrite(this._server._h, this._h, this.statusCode, msg, head, wflags(this) | (msg !== undefined ? WF_MESSAGE : 0), chunk, nPairs);
+    this._pwStatus = this.statusCode;
+  }
+  // The chunk waits for the next write/end of this synchronous run (one native call for
+  // them all: a handler's write, write, end is one), or the next tick, whichever first.
+  if (this._pw === null) {
+    this._pw = [chunk];
+    this._pwLen = chunk.length;
+    queueFlush(this);
+  } else {
+    this._pw.push(chunk);
+    this._pwLen += chunk.length;
+  }
+  // Past the high-water mark, or while the writer waits for 'drain', the engine's verdict
+  // is the answer: the writes go now.
+  const ok = this._pwLen >= PENDING_MAX || this._needDrain ? flushWrites(this) : true;
+  if (typeof cb === 'function') process.nextTick(cb);
+  return ok;
+};
+
+// Hands a response's pending write() chunks (and its head, if not out yet) to the engine
+// in one call, each chunk framed as its own write. Returns the engine's backpressure verdict.
+function flushWrites(res) {
+  const pw = res._pw;
+  if (pw === null) return true;
+  res._pw = null;
+  res._pwLen = 0;
+  if (res._h === 0) return false;
+  let ok;
+  const status = res._pwStatus;
+  if (status !== -1) {
+    res._pwStatus = -1;
+    const head = headStr(res);
+    const msg = message(res);
+    ok = callChunks(native.resWrite, res, status, msg, head, wflags(res) | (msg !== undefined ? WF_MESSAGE : 0), pw, nPairs);
     commitHead();
   } else {
-    ok = native.resWrite(this._server._h, this._h, 0, undefined, undefined, 0, chunk, 0);
+    ok = callChunks(native.resWrite, res, 0, undefined, undefined, 0, pw, 0);
   }
   if (!ok) {
     // Backpressure (or a closed connection): the writer waits for 'drain', so 'close'
     // must reach it too. A write that went through needs neither.
-    this._needDrain = true;
-    if (!this._hooked) this._hook();
+    res._needDrain = true;
+    if (!res._hooked) res._hook();
   }
-  if (typeof cb === 'function') process.nextTick(cb);
   return ok;
+}
+proto._flushWrites = function _flushWrites() {
+  if (this._pw !== null && !this._ended) flushWrites(this);
 };
+
+// resWrite/resEnd with the chunks of `pw`: up to 5 as arguments (the addon reads those
+// past the 8 named ones as more chunks: no array to walk through N-API), more as an array.
+function callChunks(fn, res, status, msg, head, flags, pw, pairs) {
+  const s = res._server._h;
+  const h = res._h;
+  switch (pw.length) {
+    case 1: return fn(s, h, status, msg, head, flags, pw[0], pairs);
+    case 2: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1]);
+    case 3: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2]);
+    case 4: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2], pw[3]);
+    case 5: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2], pw[3], pw[4]);
+    default: return fn(s, h, status, msg, head, flags | WF_CHUNKS, pw, pairs);
+  }
+}
+
+// Responses with pending writes, flushed on the next tick (one tick per server and run).
+function queueFlush(res) {
+  const server = res._server;
+  if (server._pwq === undefined || server._pwq === null) {
+    server._pwq = [res];
+    process.nextTick(flushQueued, server);
+  } else {
+    server._pwq.push(res);
+  }
+}
+
+function flushQueued(server) {
+  const q = server._pwq;
+  server._pwq = null;
+  for (let i = 0; i < q.length; i++) {
+    const r = q[i];
+    if (r._pw !== null && !r._ended) flushWrites(r);
+  }
+}
 
 proto.end = function end(chunk, encoding, cb) {
   if (typeof chunk === 'function') {
@@ -711,7 +787,26 @@ proto.end = function end(chunk, encoding, cb) {
     if (req._rawHeaders === null && req._text === null) flags |= WF_SNAPSHOT;
   }
   let snap;
-  if (!this._sent) {
+  const pw = this._pw;
+  if (pw !== null) {
+    // write()s of this run not sent yet: they and this end go in one call.
+    this._pw = null;
+    this._pwLen = 0;
+    if (chunk !== undefined && chunk !== null) pw.push(chunk);
+    // (One chunk still goes as a write: the head was framed by write(), chunked.)
+    if (pw.length === 1) pw.push('');
+    const status = this._pwStatus;
+    if (status !== -1) {
+      this._pwStatus = -1;
+      const head = headStr(this);
+      const msg = message(this);
+      if (msg !== undefined) flags |= WF_MESSAGE;
+      snap = callChunks(native.resEnd, this, status, msg, head, flags, pw, nPairs);
+      commitHead();
+    } else {
+      snap = callChunks(native.resEnd, this, 0, undefined, undefined, flags, pw, 0);
+    }
+  } else if (!this._sent) {
     checkStatus(this.statusCode);
     const head = headStr(this);
     const msg = message(this);
@@ -779,8 +874,9 @@ function detachEnded(r) {
 }
 
 proto.flushHeaders = function flushHeaders() {
-  if (this._sent || this._ended) return;
-  this.write('');
+  if (this._ended) return;
+  if (!this._sent) this.write('');
+  flushWrites(this);
 };
 
 proto.writeContinue = function writeContinue(cb) {
@@ -870,6 +966,7 @@ proto.detachSocket = function detachSocket() {};
 
 proto.destroy = function destroy(err) {
   if (this._destroyed) return this;
+  if (this._pw !== null && !this._ended) flushWrites(this);
   this._destroyed = true;
   if (!this._hooked) this._hook();
   if (this._server._h !== null) native.connDestroy(this._server._h, this.req._fd, this._h);

@@ -49,6 +49,8 @@ class Socket extends EE {
   _takeOver() {
     if (this._raw !== 0) return true;
     if (this._capture !== null || this.destroyed || this.server._h === null) return false;
+    // A response's pending write()s go out before the socket is handed over.
+    if (this._cur !== null && this._cur._pw !== null) this._cur._flushWrites();
     const h = this._liveHandle();
     if (h === 0) return false;
     const id = native.sockTakeOver(this.server._h, h);

@@ -55,6 +55,10 @@ pub(crate) const WF_MESSAGE: u32 = 256;
 /// end() of a hooked response: JS emits its 'finish'/'close' itself; drop the engine's.
 pub(crate) const WF_DETACH: u32 = 512;
 
+/// write()/end(): the data argument is an array of chunks, each written as one write()
+/// (the writes JS coalesced within one synchronous run, more than fit as arguments).
+pub(crate) const WF_CHUNKS: u32 = 1024;
+
 /// `native.codes()`: every constant above by name, read once by lib/*.js.
 pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
@@ -99,6 +103,7 @@ pub(crate) fn codes(cx: &Cx) -> JsResult<Value> {
         (c"WF_SNAPSHOT", WF_SNAPSHOT),
         (c"WF_MESSAGE", WF_MESSAGE),
         (c"WF_DETACH", WF_DETACH),
+        (c"WF_CHUNKS", WF_CHUNKS),
     ] {
         set_named(env, obj, name, uint(env, code));
     }

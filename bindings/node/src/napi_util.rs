@@ -44,7 +44,7 @@ fn check(status: sys::napi_status, what: &str) -> JsResult<()> {
 /// The arguments of one JS call into Rust.
 pub struct Cx {
     pub env: Env,
-    argv: [Value; 8],
+    argv: [Value; 12],
     argc: usize,
     /// The `External` pointer of argument 0 once read (a call reads it several times).
     ext0: std::cell::Cell<*mut c_void>,
@@ -54,7 +54,7 @@ impl Cx {
     /// # Safety
     /// `env` and `info` must be the ones Node passed to the running callback.
     pub unsafe fn new(env: Env, info: sys::napi_callback_info) -> Cx {
-        let mut argv = [null_mut(); 8];
+        let mut argv = [null_mut(); 12];
         let mut argc = argv.len();
         // SAFETY: argv has room for argc values; this and data are optional (null).
         unsafe {
@@ -70,7 +70,7 @@ impl Cx {
         Cx {
             env,
             argv,
-            argc: argc.min(8),
+            argc: argc.min(12),
             ext0: std::cell::Cell::new(null_mut()),
         }
     }
@@ -85,6 +85,11 @@ impl Cx {
         let p = external::<T>(self.env, self.arg(0))?;
         self.ext0.set(p as *mut c_void);
         Ok(p)
+    }
+
+    /// How many arguments were passed (at most 12 are kept).
+    pub fn argc(&self) -> usize {
+        self.argc
     }
 
     pub fn arg(&self, i: usize) -> Value {

@@ -171,11 +171,34 @@ pub(crate) fn put_scratch(cx: &Cx, head: Option<Head>) {
     }
 }
 
+/// Writes the data arguments, each as its own write() (same framing as separate calls):
+/// argument 6, then any past the 8 named ones (the writes JS coalesced within one
+/// synchronous run), or with WF_CHUNKS every element of the array at 6. The last write's
+/// backpressure verdict.
+fn write_data(cx: &Cx, flags: u32, js: &Js, res: &mut Response) -> JsResult<bool> {
+    let env = cx.env;
+    let data = cx.arg(6);
+    if flags & WF_CHUNKS != 0 {
+        let mut ok = true;
+        for i in 0..array_len(env, data) {
+            ok = with_body(env, element(env, data, i), &js.body_scratch, |b| {
+                res.write(b)
+            })?;
+        }
+        return Ok(ok);
+    }
+    let mut ok = with_body(env, data, &js.body_scratch, |b| res.write(b))?;
+    for i in 8..cx.argc() {
+        ok = with_body(env, cx.arg(i), &js.body_scratch, |b| res.write(b))?;
+    }
+    Ok(ok)
+}
+
 /// resWrite(server, handle, status, message, headers, flags, data, pairs) -> bool
 pub(crate) fn res_write(cx: &Cx) -> JsResult<Value> {
     let env = cx.env;
     let head = read_head(cx)?;
-    let data = cx.arg(6);
+    let flags = get_u32(env, cx.arg(5));
     let ok = with_pair(cx, |js, p| {
         let Some(res) = p.res.as_mut() else {
             return Ok(false);
@@ -183,7 +206,7 @@ pub(crate) fn res_write(cx: &Cx) -> JsResult<Value> {
         if let Some(h) = &head {
             apply_head(js, res, h)?;
         }
-        let ok = with_body(env, data, &js.body_scratch, |b| res.write(b))?;
+        let ok = write_data(cx, flags, js, res)?;
         if !ok && !p.drain_hooked {
             p.drain_hooked = true;
             let id = get_u32(env, cx.arg(1));
@@ -213,7 +236,12 @@ pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
             if let Some(h) = &head {
                 apply_head(js, res, h)?;
             }
-            with_body(env, data, &js.body_scratch, |b| res.end_with(b))?;
+            if flags & WF_CHUNKS == 0 && cx.argc() <= 8 {
+                with_body(env, data, &js.body_scratch, |b| res.end_with(b))?;
+            } else {
+                write_data(cx, flags, js, res)?;
+                res.end();
+            }
             if flags & WF_DETACH != 0 && p.hooked {
                 // Zero-sized closures: replacing the hooks allocates nothing.
                 res.on_finish(|| {});
