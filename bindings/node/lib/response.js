@@ -319,16 +319,10 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
       // Node's fast path: the object is used as is (getHeader() will not see it). Node
       // throws for a bad value here, and judges characters, not UTF-8 bytes (the engine
       // would take '\u{1F600}' as obs-text): string values are checked now, the rest
-      // (names, non-strings) by the engine when the head is sent.
-      for (const k in obj) {
-        const v = obj[k];
-        if (typeof v === 'string' && !okValues.has(v)) {
-          if (invalidCharRe.test(v)) {
-            throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${k}"]`);
-          }
-          noteValue(v);
-        }
-      }
+      // (names, non-strings) by the engine when the head is sent. The same names and
+      // values as the header set sent last (kept, so checked then) need no check.
+      const kv = this._server._h === slotServer ? slotKV[slotLast] : null;
+      if (kv === null || !matchObj(kv, obj)) checkObj(obj);
       this._whObj = obj;
     } else {
       for (const k in obj) if (obj[k] !== undefined) this.setHeader(k, obj[k]);
@@ -337,6 +331,19 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
   this._frozen = true;
   return this;
 };
+
+// writeHead's object on Node's fast path: string values checked (see writeHead).
+function checkObj(obj) {
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'string' && !okValues.has(v)) {
+      if (invalidCharRe.test(v)) {
+        throw nodeError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${k}"]`);
+      }
+      noteValue(v);
+    }
+  }
+}
 proto.writeHeader = proto.writeHead;
 const writeHeadFn = proto.writeHead;
 
