@@ -681,17 +681,7 @@ function flushWrites(res) {
   res._pw = null;
   res._pwLen = 0;
   if (res._h === 0) return false;
-  let ok;
-  const status = res._pwStatus;
-  if (status !== -1) {
-    res._pwStatus = -1;
-    const head = headStr(res);
-    const msg = message(res);
-    ok = callChunks(native.resWrite, res, status, msg, head, wflags(res) | (msg !== undefined ? WF_MESSAGE : 0), pw, nPairs);
-    commitHead();
-  } else {
-    ok = callChunks(native.resWrite, res, 0, undefined, undefined, 0, pw, 0);
-  }
+  const ok = sendPending(native.resWrite, res, res._pwStatus !== -1 ? wflags(res) : 0, pw);
   if (!ok) {
     // Backpressure (or a closed connection): the writer waits for 'drain', so 'close'
     // must reach it too. A write that went through needs neither.
@@ -703,6 +693,19 @@ function flushWrites(res) {
 proto._flushWrites = function _flushWrites() {
   if (this._pw !== null && !this._ended) flushWrites(this);
 };
+
+// resWrite/resEnd (`fn`) with the pending chunks `pw`, and the head that write() held
+// back with them if it is not out yet (its status in `_pwStatus`, -1 once sent).
+function sendPending(fn, res, flags, pw) {
+  const status = res._pwStatus;
+  if (status === -1) return callChunks(fn, res, 0, undefined, undefined, flags, pw, 0);
+  res._pwStatus = -1;
+  const head = headStr(res);
+  const msg = message(res);
+  const out = callChunks(fn, res, status, msg, head, flags | (msg !== undefined ? WF_MESSAGE : 0), pw, nPairs);
+  commitHead();
+  return out;
+}
 
 // resWrite/resEnd with the chunks of `pw`: up to 5 as arguments (the addon reads those
 // past the 8 named ones as more chunks: no array to walk through N-API), more as an array.
@@ -802,17 +805,7 @@ proto.end = function end(chunk, encoding, cb) {
     if (chunk !== undefined && chunk !== null) pw.push(chunk);
     // (One chunk still goes as a write: the head was framed by write(), chunked.)
     if (pw.length === 1) pw.push('');
-    const status = this._pwStatus;
-    if (status !== -1) {
-      this._pwStatus = -1;
-      const head = headStr(this);
-      const msg = message(this);
-      if (msg !== undefined) flags |= WF_MESSAGE;
-      snap = callChunks(native.resEnd, this, status, msg, head, flags, pw, nPairs);
-      commitHead();
-    } else {
-      snap = callChunks(native.resEnd, this, 0, undefined, undefined, flags, pw, 0);
-    }
+    snap = sendPending(native.resEnd, this, flags, pw);
   } else if (!this._sent) {
     checkStatus(this.statusCode);
     const head = headStr(this);
