@@ -109,6 +109,11 @@ function ServerResponse(server, handle, req) {
   this.statusMessage = undefined;
   this.sendDate = true;
   this._hdrs = null; // lower-case name -> [name, value]
+  // setHeader()s that repeat, in order, a header set the addon keeps (see cursorKV): that
+  // set, and how many of its entries ([name, value, ...]) they matched. `_hdrs` stays null
+  // until they diverge or someone reads the headers (unfold).
+  this._ckv = null;
+  this._cn = 0;
   this._whObj = null; // writeHead's headers when no setHeader came first (Node's fast path)
   this._whArr = null; // the same for an array: [name, value, name, value, ...]
   this._rm = 0;
@@ -209,6 +214,17 @@ proto.setHeader = function setHeader(name, value) {
   if (this._frozen) {
     throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot set headers after they are sent to the client');
   }
+  if (this._hdrs === null) {
+    // The next name and value of a kept set (checked when it was kept): only noted.
+    const n = this._cn;
+    const kv = n === 0 ? cursorKV(this, name, value) : this._ckv;
+    if (kv !== null && kv[n] === name && kv[n + 1] === value) {
+      this._ckv = kv;
+      this._cn = n + 2;
+      return this;
+    }
+    if (n !== 0) unfold(this);
+  }
   const key = lowerName(name);
   checkValue(name, value);
   if (this._hdrs === null) this._hdrs = new HeaderStore();
@@ -222,6 +238,7 @@ proto.appendHeader = function appendHeader(name, value) {
   }
   const key = lowerName(name);
   checkValue(name, value);
+  if (this._cn !== 0) unfold(this);
   if (this._hdrs === null) this._hdrs = new HeaderStore();
   const cur = this._hdrs[key];
   if (cur === undefined) {
@@ -237,8 +254,9 @@ proto.getHeader = function getHeader(name) {
   if (typeof name !== 'string') {
     throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
   }
-  if (this._hdrs === null) return undefined;
-  const e = this._hdrs[okNames.get(name) ?? name.toLowerCase()];
+  const h = headers(this);
+  if (h === null) return undefined;
+  const e = h[okNames.get(name) ?? name.toLowerCase()];
   return e === undefined ? undefined : e[1];
 };
 
@@ -246,21 +264,25 @@ proto.hasHeader = function hasHeader(name) {
   if (typeof name !== 'string') {
     throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "name" argument must be of type string');
   }
-  return this._hdrs !== null && this._hdrs[okNames.get(name) ?? name.toLowerCase()] !== undefined;
+  const h = headers(this);
+  return h !== null && h[okNames.get(name) ?? name.toLowerCase()] !== undefined;
 };
 
 proto.getHeaderNames = function getHeaderNames() {
-  return this._hdrs === null ? [] : Object.keys(this._hdrs);
+  const h = headers(this);
+  return h === null ? [] : Object.keys(h);
 };
 
 proto.getRawHeaderNames = function getRawHeaderNames() {
-  if (this._hdrs === null) return [];
-  return Object.keys(this._hdrs).map((k) => this._hdrs[k][0]);
+  const h = headers(this);
+  if (h === null) return [];
+  return Object.keys(h).map((k) => h[k][0]);
 };
 
 proto.getHeaders = function getHeaders() {
   const out = { __proto__: null };
-  if (this._hdrs !== null) for (const k in this._hdrs) out[k] = this._hdrs[k][1];
+  const h = headers(this);
+  if (h !== null) for (const k in h) out[k] = h[k][1];
   return out;
 };
 
@@ -274,7 +296,8 @@ proto.removeHeader = function removeHeader(name) {
   const key = name.toLowerCase();
   const bit = RM_BITS[key];
   if (bit !== undefined) this._rm |= bit;
-  if (this._hdrs !== null) delete this._hdrs[key];
+  const h = headers(this);
+  if (h !== null) delete h[key];
 };
 
 function checkStatus(code) {
@@ -302,11 +325,13 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
   // Node fixes the framing here (chunked unless a Content-Length is set). We let a
   // following end(data) with nothing written send Content-Length instead (see README).
   if (obj) {
+    if (this._cn !== 0) unfold(this);
     if (Array.isArray(obj)) {
       if (this._hdrs === null) {
         // Node's fast path for an array too: the pairs are sent as given, in order
         // (getHeader() will not see them); names and values checked now, as Node does.
-        this._whArr = flatPairs(obj);
+        // The same names and values as a kept set (checked then): that set itself.
+        this._whArr = keptArr(this, obj) || flatPairs(obj);
       } else if (obj.length && Array.isArray(obj[0])) {
         for (const [k, v] of obj) this._mergeHeader(k, v);
       } else {
@@ -400,6 +425,7 @@ function flatPairs(obj) {
 proto._mergeHeader = function _mergeHeader(k, v) {
   const key = lowerName(k);
   checkValue(k, v);
+  if (this._cn !== 0) unfold(this);
   if (this._hdrs === null) this._hdrs = new HeaderStore();
   const cur = this._hdrs[key];
   if (cur === undefined) this._hdrs[key] = [k, v];
@@ -416,6 +442,10 @@ let nPairs = 0;
 // a string: no string to build, read, split, validate or encode per response.
 const SLOTS = 16;
 const slotKV = new Array(SLOTS).fill(null);
+// Sets that came from setHeader() (one entry per lower-case name): the ones a response's
+// setHeader() calls may follow (see cursorKV); `cursorSlot` is the one they followed last.
+const slotUniq = new Array(SLOTS).fill(false);
+let cursorSlot = 0;
 let slotNext = 0;
 let slotLast = 0;
 // A set is kept once it has been seen twice (a set with a varying value, say a
@@ -425,6 +455,7 @@ let seenNext = 0;
 // The set being stored by the native call in progress (committed when it returns).
 let pendingKV = null;
 let pendingSlot = 0;
+let pendingUniq = false;
 // The addon keeps the slots per server: the cache above is for this server's (the last
 // one that sent a head); another server starts it afresh.
 let slotServer = null;
@@ -432,10 +463,71 @@ let slotServer = null;
 function resetSlots(h) {
   slotServer = h;
   slotKV.fill(null);
+  slotUniq.fill(false);
   seen.fill(null);
   slotNext = 0;
   slotLast = 0;
   seenNext = 0;
+}
+
+// The kept setHeader() set whose first name and value are these (setHeader's first call
+// on a response), or null.
+function cursorKV(res, name, value) {
+  if (res._server._h !== slotServer) return null;
+  let kv = slotKV[cursorSlot];
+  if (kv !== null && kv[0] === name && kv[1] === value && slotUniq[cursorSlot]) return kv;
+  for (let s = 0; s < SLOTS; s++) {
+    kv = slotKV[s];
+    if (kv !== null && kv[0] === name && kv[1] === value && slotUniq[s]) {
+      cursorSlot = s;
+      return kv;
+    }
+  }
+  return null;
+}
+
+// The setHeader() map, made from the cursor's entries first if setHeader() followed a
+// kept set (the same map its calls would have made: each name once, in order).
+function unfold(res) {
+  const kv = res._ckv;
+  const n = res._cn;
+  res._ckv = null;
+  res._cn = 0;
+  const h = new HeaderStore();
+  for (let i = 0; i < n; i += 2) h[lowerName(kv[i])] = [kv[i], kv[i + 1]];
+  res._hdrs = h;
+}
+
+// The setHeader() map (null if none) for readers.
+function headers(res) {
+  if (res._cn !== 0) unfold(res);
+  return res._hdrs;
+}
+
+// writeHead's array when its names and values are those of a kept set (compared by
+// identity: [[name, value], ...] or [name, value, ...]): that set, else null.
+function keptArr(res, a) {
+  if (res._server._h !== slotServer || a.length === 0) return null;
+  let kv = slotKV[slotLast];
+  if (kv !== null && matchArr(kv, a)) return kv;
+  for (let s = 0; s < SLOTS; s++) {
+    kv = slotKV[s];
+    if (kv !== null && matchArr(kv, a)) return kv;
+  }
+  return null;
+}
+
+function matchArr(kv, a) {
+  const n = a.length;
+  if (Array.isArray(a[0])) {
+    if (n * 2 !== kv.length) return false;
+    for (let i = 0; i < n; i++) {
+      const e = a[i];
+      if (!Array.isArray(e) || e.length !== 2 || kv[2 * i] !== e[0] || kv[2 * i + 1] !== e[1]) return false;
+    }
+    return true;
+  }
+  return sameKV(kv, a);
 }
 
 function matchObj(kv, o) {
@@ -504,6 +596,19 @@ function sameKV(a, b) {
 function headStr(res) {
   pendingKV = null;
   if (res._server._h !== slotServer) resetSlots(res._server._h);
+  if (res._cn !== 0) {
+    // setHeader() followed a kept set: if all of it, that slot.
+    const kv = res._ckv;
+    if (res._cn === kv.length) {
+      const s = slotKV[cursorSlot] === kv ? cursorSlot : slotKV.indexOf(kv);
+      if (s !== -1) {
+        slotLast = s;
+        nPairs = 0;
+        return s;
+      }
+    }
+    unfold(res);
+  }
   const o = res._whObj;
   const h = res._hdrs;
   const a = res._whArr;
@@ -533,6 +638,7 @@ function headStr(res) {
       seen[i] = null;
       pendingKV = kv;
       pendingSlot = slotNext;
+      pendingUniq = h !== null;
       slotKV[slotNext] = null;
       nPairs |= (slotNext + 1) << 16;
       slotNext = (slotNext + 1) % SLOTS;
@@ -548,6 +654,7 @@ function headStr(res) {
 function commitHead() {
   if (pendingKV !== null) {
     slotKV[pendingSlot] = pendingKV;
+    slotUniq[pendingSlot] = pendingUniq;
     slotLast = pendingSlot;
     pendingKV = null;
   }
@@ -556,7 +663,7 @@ function commitHead() {
 function buildHeadStr(res) {
   let out = '';
   let n = 0;
-  const h = res._hdrs;
+  const h = headers(res);
   if (h !== null) {
     for (const k in h) {
       const e = h[k];

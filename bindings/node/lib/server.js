@@ -58,6 +58,8 @@ function serverError(server, res, err) {
   try {
     if (!res._frozen && !res._ended) {
       res._hdrs = null;
+      res._ckv = null;
+      res._cn = 0;
       res._whObj = null;
       res._whArr = null;
       res.statusMessage = undefined;

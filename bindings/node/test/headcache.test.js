@@ -62,3 +62,111 @@ test('repeated header sets: exact bytes, changes seen, invalid values refused ea
     await close(server);
   }
 });
+
+// setHeader() calls that repeat a kept set are only noted (no map until the headers are
+// read or the calls diverge): every way of leaving that path must give Node's headers.
+test('setHeader sequences over a kept set: prefixes, divergence, reads, merges, arrays', async () => {
+  const seen = [];
+  const base = (res) => {
+    res.setHeader('Content-Type', 'text/plain');
+    res.setHeader('Content-Length', 2);
+    res.setHeader('X-N', 7);
+  };
+  const cases = {
+    set: base,
+    prefix(res) {
+      res.setHeader('Content-Type', 'text/plain');
+      res.setHeader('Content-Length', 2);
+    },
+    more(res) {
+      base(res);
+      res.setHeader('X-M', '1');
+    },
+    again(res) {
+      res.setHeader('Content-Type', 'text/plain');
+      res.setHeader('Content-Type', 'text/html');
+      res.setHeader('Content-Length', 2);
+      res.setHeader('X-N', 7);
+    },
+    rename(res) {
+      base(res);
+      res.setHeader('content-type', 'text/css');
+    },
+    read(res) {
+      base(res);
+      seen.push([res.getHeader('content-length'), res.hasHeader('X-N'), res.getHeaderNames(),
+        res.getRawHeaderNames()]);
+      res.removeHeader('X-N');
+    },
+    merge(res) {
+      base(res);
+      res.writeHead(200, { 'X-N': 8 });
+    },
+    append(res) {
+      base(res);
+      res.appendHeader('X-N', '9');
+    },
+    after(res) {
+      base(res);
+      res.end('ok');
+      seen.push([res.getHeader('x-n'), { ...res.getHeaders() }]);
+    },
+    arr(res) {
+      res.writeHead(200, [['Content-Type', 'text/plain'], ['Content-Length', 2], ['X-N', 7]]);
+    },
+    flat(res) {
+      res.writeHead(200, ['Content-Type', 'text/plain', 'Content-Length', 2, 'X-N', 7]);
+    },
+    arrbad(res) {
+      res.writeHead(200, [['Content-Type', 'text/plain'], ['Content-Length', 2], ['X-N', '\u0001']]);
+    },
+    setbad(res) {
+      res.setHeader('Content-Type', 'text/plain');
+      res.setHeader('Content-Length', 2);
+      res.setHeader('X-N', '\u0001');
+    },
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      cases[req.url.slice(1)](res);
+    } catch (e) {
+      seen.push(e.code);
+      res.removeHeader('X-N');
+    }
+    if (!res.writableEnded) res.end('ok');
+  });
+  const port = await listen(server);
+  try {
+    const order = ['set', 'set', 'set', 'set', 'prefix', 'more', 'again', 'rename', 'set', 'read', 'merge',
+      'append', 'after', 'set', 'arr', 'flat', 'arrbad', 'set', 'setbad', 'set'];
+    const reqs = order.map((q) => `GET /${q} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
+    const out = maskDate(await raw(port, reqs, { until: (s) => s.split('HTTP/1.1 ').length > order.length }));
+    const head = (...h) => `HTTP/1.1 200 OK\r\n${h.map((l) => `${l}\r\n`).join('')}${K}\r\nok`;
+    const CT = 'Content-Type: text/plain';
+    const CL = 'Content-Length: 2';
+    const want = {
+      set: head(CT, CL, 'X-N: 7'),
+      prefix: head(CT, CL),
+      more: head(CT, CL, 'X-N: 7', 'X-M: 1'),
+      again: head('Content-Type: text/html', CL, 'X-N: 7'),
+      rename: head('content-type: text/css', CL, 'X-N: 7'),
+      read: head(CT, CL),
+      merge: head(CT, CL, 'X-N: 8'),
+      append: head(CT, CL, 'X-N: 7', 'X-N: 9'),
+      arr: head(CT, CL, 'X-N: 7'),
+      arrbad: `HTTP/1.1 200 OK\r\n${K}Content-Length: 2\r\n\r\nok`,
+      setbad: head(CT, CL),
+    };
+    want.after = want.set;
+    want.flat = want.arr;
+    assert.strictEqual(out, order.map((q) => want[q]).join(''));
+    assert.deepStrictEqual(seen, [
+      [2, true, ['content-type', 'content-length', 'x-n'], ['Content-Type', 'Content-Length', 'X-N']],
+      [7, { 'content-type': 'text/plain', 'content-length': 2, 'x-n': 7 }],
+      'ERR_INVALID_CHAR',
+      'ERR_INVALID_CHAR',
+    ]);
+  } finally {
+    await close(server);
+  }
+});
