@@ -2,6 +2,7 @@
 // http.IncomingMessage on a ringhttp request. A real stream.Readable, but its stream state,
 // `headers` and `rawHeaders` are only built when first used: the common hello-world path
 // touches none of them.
+const EE = require('events');
 const { Readable } = require('stream');
 const native = require('./native');
 const { code } = require('./codes');
@@ -63,6 +64,8 @@ function IncomingMessage(server, handle, method, url, flags, fd, text, hs, he) {
   this._whole = null;
   this._pausedNative = false;
   this._endPushed = false;
+  // Light delivery of `_whole` (see lightOn): 0 off, 1 'data' due, 2 'end' due, 3 done.
+  this._light = 0;
   this._socket = null;
   this._tmo = false;
   // The fields a prototype-swapping framework adds to every request (see expando.js).
@@ -74,11 +77,13 @@ Object.setPrototypeOf(IncomingMessage, Readable);
 const shape = new Expando(IncomingMessage.prototype);
 
 // The Readable state is created on first use (any stream method or property).
+const READABLE_OPTS = Object.freeze({ autoDestroy: false });
 Object.defineProperty(IncomingMessage.prototype, '_readableState', {
   configurable: true,
   enumerable: false,
   get() {
-    Readable.call(this, { autoDestroy: false });
+    Readable.call(this, READABLE_OPTS);
+    if (this._light !== 0) unlight(this);
     return this._readableState;
   },
   set(v) {
@@ -313,9 +318,80 @@ function wantsClose(self, ev) {
   if ((ev === 'close' || ev === 'aborted') && self._res && !self._res._hooked) self._res._hook();
 }
 const readableOn = Readable.prototype.on;
+const eeOn = EE.prototype.on;
+const eeRemove = EE.prototype.removeListener;
 proto.on = proto.addListener = function on(ev, fn) {
+  if (this._light !== 0) {
+    // Readable's on() acts on 'data' and 'readable' only: other listeners need no state.
+    if (ev === 'data') return eeOn.call(this, ev, fn);
+    if (ev !== 'readable') {
+      wantsClose(this, ev);
+      return eeOn.call(this, ev, fn);
+    }
+  } else if (ev === 'data' && this._whole !== null && !Object.prototype.hasOwnProperty.call(this, '_readableState')) {
+    this._light = 1;
+    process.nextTick(lightData, this);
+    return eeOn.call(this, ev, fn);
+  }
   wantsClose(this, ev);
   return readableOn.call(this, ev, fn);
+};
+
+// Light delivery: a body that came whole with its request (`_whole`), read the simple way
+// (`on('data')` before the stream state exists, then any listeners but 'readable'), is emitted
+// without building the stream state: 'data' on the next tick and 'end' on a tick after the
+// ones its listeners queued, as in Node (two ticks where the stream takes four, and no
+// state object). Anything else that touches the stream (pause, pipe, setEncoding, read,
+// 'readable', async iteration, `readable`...) builds the state, and `unlight` hands it
+// what the light path has done so far: the stream takes over from there.
+
+function lightData(req) {
+  if (req._light !== 1) return; // the stream took over
+  const whole = req._whole;
+  req._whole = null;
+  req._endPushed = true;
+  req._light = 2;
+  try {
+    if (whole.length !== 0) req.emit('data', whole);
+  } finally {
+    // After what the 'data' listeners queued, as in Node.
+    process.nextTick(lightEnd, req);
+  }
+}
+
+function lightEnd(req) {
+  if (req._light !== 2) return;
+  req._light = 3;
+  req.emit('end');
+}
+
+function lightNoop() {}
+
+// The stream state was just built on a light request: bring it where the stream would be.
+function unlight(req) {
+  const l = req._light;
+  req._light = 0;
+  const state = req._readableState;
+  if (l !== 3) {
+    // As on('data') did: data listening, flowing from the next tick.
+    readableOn.call(req, 'data', lightNoop);
+    eeRemove.call(req, 'data', lightNoop);
+    // 1: `_whole` is still there; _read or onRequest pushes it. 2: it went out as 'data':
+    // 'end' follows once the stream flows (now, or at resume() when it was paused).
+    if (l === 2) req.push(null);
+  } else {
+    state.flowing = true;
+    state.dataEmitted = true;
+    state.ended = true;
+    state.endEmitted = true;
+  }
+}
+// Readable's removeListener() acts on 'data' and 'readable': a light request has no state
+// to update ('data' listening is set when the state is built).
+const readableRemove = Readable.prototype.removeListener;
+proto.removeListener = proto.off = function removeListener(ev, fn) {
+  if (this._light !== 0 && ev !== 'readable') return eeRemove.call(this, ev, fn);
+  return readableRemove.call(this, ev, fn);
 };
 const prepend = Readable.prototype.prependListener;
 proto.prependListener = function prependListener(ev, fn) {

@@ -6,6 +6,8 @@ const test = require('node:test');
 const assert = require('assert');
 const { http, listen, close, raw } = require('./helpers');
 
+const IMPL = process.env.RINGHTTP_IMPL || 'ringhttp';
+
 function post(url, body, extra = '') {
   return `POST ${url} HTTP/1.1\r\nHost: a\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 }
@@ -108,5 +110,93 @@ test('whole bodies pipelined past a chunk pool (24 x 8000 bytes in one write), a
     'POST /data HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello', 'world',
   ]);
   assert.deepStrictEqual(bodies(parts), ['false|true|helloworld']);
+  await close(s);
+});
+
+// A whole body read the simple way (on('data') first) is emitted without the stream state;
+// anything else the handler does with the stream takes over where the light path stood.
+function lightHandler(req, res) {
+  const ev = [];
+  const done = () => res.end(ev.join(','));
+  process.nextTick(() => ev.push('tick'));
+  const u = req.url;
+  if (u === '/l-ticks') {
+    req.on('data', (c) => { ev.push('data' + c.length); process.nextTick(() => ev.push('dtick')); });
+    req.on('error', () => ev.push('error'));
+    req.on('aborted', () => ev.push('aborted'));
+    req.on('end', () => {
+      ev.push('end');
+      // ringhttp's light path: the stream state was never needed.
+      if (IMPL !== 'node' && Object.prototype.hasOwnProperty.call(req, '_readableState')) ev.push('state built');
+      Promise.resolve().then(done);
+    });
+  } else if (u === '/l-once') {
+    req.on('data', (c) => ev.push('data' + c.length));
+    req.once('end', () => {
+      ev.push('end');
+      setImmediate(() => { ev.push(`${req.readableEnded}/${req.readable}/${req.readableFlowing}`); done(); });
+    });
+  } else if (u === '/l-enc') {
+    req.on('data', (c) => ev.push(typeof c + ':' + c));
+    req.setEncoding('latin1');
+    req.on('end', () => { ev.push('end'); done(); });
+  } else if (u === '/l-mid') {
+    req.on('data', (c) => ev.push(`data${c.length}/${req.readable}/${req.readableEnded}`));
+    req.on('end', () => { ev.push(`end/${req.readableEnded}`); done(); });
+  } else if (u === '/l-after') {
+    req.on('data', (c) => ev.push('data' + c.length));
+    req.on('end', () => ev.push('end'));
+    setTimeout(() => {
+      ev.push(`${req.readableEnded}/${req.readable}/${req.readableFlowing}/${req.readableLength}`);
+      req.on('data', () => ev.push('late data'));
+      req.on('end', () => ev.push('late end'));
+      setTimeout(done, 10);
+    }, 20);
+  } else if (u === '/l-remove') {
+    const f2 = () => ev.push('f2');
+    req.on('data', (c) => ev.push('f1:' + c));
+    req.on('data', f2);
+    req.removeListener('data', f2);
+    req.on('end', () => { ev.push('end'); done(); });
+  } else if (u === '/l-pipe') {
+    const { PassThrough } = require('stream');
+    const pt = new PassThrough();
+    req.on('data', (c) => ev.push('data' + c.length));
+    req.pipe(pt);
+    const parts = [];
+    pt.on('data', (c) => parts.push(c));
+    pt.on('end', () => { ev.push('piped:' + Buffer.concat(parts)); done(); });
+  } else if (u === '/l-iter') {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    (async () => {
+      let s = '';
+      for await (const c of req) s += c;
+      res.end(`data${n},iter:${s}`);
+    })();
+  }
+}
+
+test('whole bodies read with on(\'data\') first: ticks, once, late setEncoding/pipe/iteration, stream state after', async () => {
+  const s = http.createServer(lightHandler);
+  const port = await listen(s);
+  const names = ['/l-ticks', '/l-once', '/l-enc', '/l-mid', '/l-after', '/l-remove', '/l-pipe', '/l-iter'];
+  const reqs = names.map((u, i) => post(u, 'body' + i, i === names.length - 1 ? 'Connection: close\r\n' : ''));
+  const want = [
+    'tick,data5,dtick,end',
+    'tick,data5,end,true/false/true',
+    'tick,string:body2,end',
+    'tick,data5/true/false,end/true',
+    'tick,data5,end,true/false/true/0',
+    'tick,f1:body5,end',
+    'tick,data5,piped:body6',
+    'data5,iter:body7',
+  ];
+  // Pipelined in one write, and each on its own connection.
+  assert.deepStrictEqual(bodies(await raw(port, reqs.join(''))), want);
+  for (let i = 0; i < names.length; i++) {
+    const one = post(names[i], 'body' + i, 'Connection: close\r\n');
+    assert.deepStrictEqual(bodies(await raw(port, one)), [want[i]], names[i]);
+  }
   await close(s);
 });
