@@ -199,12 +199,14 @@ impl Js {
                 .checked_sub(1)
                 .and_then(|k| pairs.get(k))
                 .and_then(|p| p.req.as_ref());
-            let Some(body) = req.and_then(|r| r.take_whole_body(CHUNK_MAX)) else {
+            // Copied from the engine's buffer into the pool, which then keeps the buffer.
+            let Some(put) = req.and_then(|r| r.with_whole_body(CHUNK_MAX, |b| pool.put(env, b)))
+            else {
                 continue;
             };
             ints[9] = 0;
             let mut flags = ints[1] as u32 | RF_WHOLE;
-            if let Some((ab, at)) = pool.put(env, &body) {
+            if let Some((ab, at)) = put {
                 if pools.is_empty() || pool.gen != gen {
                     gen = pool.gen;
                     pools.push(ab);

@@ -142,6 +142,13 @@ impl Request {
         self.inner.body.as_ref()?.take_whole(max)
     }
 
+    /// As [`take_whole_body`](Self::take_whole_body), but lends the body to `f` and keeps
+    /// its buffer for the bodies that follow (no allocation per body when it is copied
+    /// elsewhere anyway).
+    pub fn with_whole_body<R>(&self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        self.inner.body.as_ref()?.with_whole(max, f)
+    }
+
     /// Collects the whole body, then calls `f` with it.
     pub fn read_to_end(&self, f: impl FnOnce(Vec<u8>) + 'static) {
         let acc = Rc::new(std::cell::RefCell::new(Vec::new()));

@@ -42,6 +42,28 @@ pub(super) struct BodyState {
     pub scheduled: bool,
 }
 
+impl BodyState {
+    /// Whether the body can be taken whole (see `BodyChan::take_whole`).
+    fn whole_ready(&self, max: usize) -> bool {
+        self.complete
+            && !self.aborted
+            && !self.dump
+            && !self.end_delivered
+            && !self.paused
+            && self.on_data.is_none()
+            && self.on_end.is_none()
+            && self.trailers.is_empty()
+            && self.queued <= max
+            && self.queued as u64 == self.received
+    }
+
+    /// The body was taken whole: it counts as read and ended.
+    fn taken_whole(&mut self) {
+        self.end_delivered = true;
+        self.queued = 0;
+    }
+}
+
 impl BodyChan {
     pub(super) fn new(conn: Rc<ConnShared>) -> Rc<BodyChan> {
         Rc::new(BodyChan {
@@ -119,33 +141,43 @@ impl BodyChan {
     /// counted as read and ended, so no 'data'/'end' listener is needed.
     pub fn take_whole(&self, max: usize) -> Option<Vec<u8>> {
         let mut st = self.st.borrow_mut();
-        if !st.complete
-            || st.aborted
-            || st.dump
-            || st.end_delivered
-            || st.paused
-            || st.on_data.is_some()
-            || st.on_end.is_some()
-            || !st.trailers.is_empty()
-            || st.queued > max
-            || st.queued as u64 != st.received
-        {
+        if !st.whole_ready(max) {
             return None;
         }
-        st.end_delivered = true;
-        st.queued = 0;
         let body = if st.queue.len() == 1 {
             st.queue.pop_front().unwrap_or_default()
         } else {
             let mut all = Vec::with_capacity(max.min(st.received as usize));
             for c in st.queue.drain(..) {
                 all.extend_from_slice(&c);
+                self.conn.ctx.recycle_body_buf(c);
             }
             all
         };
+        st.taken_whole();
         drop(st);
         self.conn.mark_dirty();
         Some(body)
+    }
+
+    /// As [`take_whole`](Self::take_whole), but lends the body to `f` (one slice, its
+    /// chunks joined if it came in several) and keeps its buffer for the next body.
+    pub fn with_whole<R>(&self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let mut st = self.st.borrow_mut();
+        if !st.whole_ready(max) {
+            return None;
+        }
+        let mut body = st.queue.pop_front().unwrap_or_default();
+        for c in st.queue.drain(..) {
+            body.extend_from_slice(&c);
+            self.conn.ctx.recycle_body_buf(c);
+        }
+        st.taken_whole();
+        drop(st);
+        self.conn.mark_dirty();
+        let r = f(&body);
+        self.conn.ctx.recycle_body_buf(body);
+        Some(r)
     }
 
     /// The user's handle is gone: without a listener nobody can read any more, so the rest
@@ -154,7 +186,9 @@ impl BodyChan {
         let mut st = self.st.borrow_mut();
         if st.on_data.is_none() && st.on_end.is_none() {
             st.dump = true;
-            st.queue.clear();
+            for c in st.queue.drain(..) {
+                self.conn.ctx.recycle_body_buf(c);
+            }
             st.queued = 0;
             drop(st);
             self.conn.mark_dirty();
@@ -181,7 +215,16 @@ impl BodyChan {
             }
         }
         st.queued += data.len();
-        st.queue.push_back(data.to_vec());
+        // Into a buffer a chunk read earlier left (no allocation; its memory is warm).
+        let mut buf = self
+            .conn
+            .ctx
+            .body_bufs
+            .borrow_mut()
+            .pop()
+            .unwrap_or_default();
+        buf.extend_from_slice(data);
+        st.queue.push_back(buf);
     }
 
     /// The parser reached the end of the body.
@@ -233,11 +276,13 @@ impl BodyChan {
             };
             st.queued -= chunk.len();
             if st.dump {
+                self.conn.ctx.recycle_body_buf(chunk);
                 continue;
             }
             let mut cb = st.on_data.take().expect("checked above");
             drop(st);
             cb(&chunk);
+            self.conn.ctx.recycle_body_buf(chunk);
             let mut st = self.st.borrow_mut();
             if st.on_data.is_none() {
                 st.on_data = Some(cb);

@@ -38,6 +38,9 @@ pub(crate) struct ShardCtx {
     pub out_bufs: RefCell<Vec<Vec<u8>>>,
     /// Request head buffers kept for reuse.
     pub head_bufs: RefCell<Vec<Vec<u8>>>,
+    /// Buffers of body chunks that were queued then read, for the next ones (see
+    /// `BodyChan::push`).
+    pub body_bufs: RefCell<Vec<Vec<u8>>>,
     /// Header-span vectors of finished requests, for the parser to fill again.
     pub span_bufs: RefCell<Vec<Vec<crate::proto::h1::HeaderSpan>>>,
     /// Handles kept on the shard for other threads (`Response::into_remote`): the shard
@@ -63,10 +66,21 @@ impl ShardCtx {
             slot_pool: RefCell::new(Vec::new()),
             out_bufs: RefCell::new(Vec::new()),
             head_bufs: RefCell::new(Vec::new()),
+            body_bufs: RefCell::new(Vec::new()),
             span_bufs: RefCell::new(Vec::new()),
             parked: RefCell::new(Slab::new()),
             remote,
             timeout_changes: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Keeps a body chunk's buffer for the next chunk that has to be queued (a few, not
+    /// too big: a shard keeps at most 64 x 16 KiB so).
+    pub fn recycle_body_buf(&self, mut buf: Vec<u8>) {
+        let mut pool = self.body_bufs.borrow_mut();
+        if pool.len() < 64 && buf.capacity() <= 16 * 1024 && buf.capacity() != 0 {
+            buf.clear();
+            pool.push(buf);
         }
     }
 
