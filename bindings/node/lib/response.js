@@ -345,10 +345,15 @@ proto.writeHead = function writeHead(statusCode, reason, obj) {
       // throws for a bad value here, and judges characters, not UTF-8 bytes (the engine
       // would take '\u{1F600}' as obs-text): string values are checked now, the rest
       // (names, non-strings) by the engine when the head is sent. The same names and
-      // values as the header set sent last (kept, so checked then) need no check.
+      // values as the header set sent last (kept, so checked then) need no check: that
+      // set is the head (as Node's, built here: later changes to the object do not count).
       const kv = this._server._h === slotServer ? slotKV[slotLast] : null;
-      if (kv === null || !matchObj(kv, obj)) checkObj(obj);
-      this._whObj = obj;
+      if (kv !== null && matchObj(kv, obj)) {
+        this._whArr = kv;
+      } else {
+        checkObj(obj);
+        this._whObj = obj;
+      }
     } else {
       for (const k in obj) if (obj[k] !== undefined) this.setHeader(k, obj[k]);
     }
@@ -612,6 +617,11 @@ function headStr(res) {
   const o = res._whObj;
   const h = res._hdrs;
   const a = res._whArr;
+  if (a !== null && a === slotKV[slotLast] && h === null && o === null) {
+    // writeHead() found a kept set.
+    nPairs = 0;
+    return slotLast;
+  }
   if ((h !== null) + (o !== null) + (a !== null) !== 1) {
     // None (no headers) or, never in practice, two: the string as is.
     return buildHeadStr(res);
@@ -658,6 +668,84 @@ function commitHead() {
     slotLast = pendingSlot;
     pendingKV = null;
   }
+}
+
+// Body strings the addon keeps as UTF-8 (a handler's constant text, sent again and again):
+// a kept string goes as its slot number, no string to read through N-API per response.
+// Kept on its second use; short strings only; compared by value (=== on strings), the
+// lengths first so that a miss costs little.
+const BODY_SLOTS = 8;
+const BODY_MAX = 1024;
+const bodyStr = Array.from({ length: BODY_SLOTS }, () => null);
+const bodyLen = Array.from({ length: BODY_SLOTS }, () => -1);
+const bodySeen = Array.from({ length: BODY_SLOTS }, () => null);
+const seenLen = Array.from({ length: BODY_SLOTS }, () => -1);
+const bodyCall = Array.from({ length: BODY_SLOTS }, () => 0);
+let bodyNext = 0;
+let bodyLast = 0;
+let bodySeenNext = 0;
+let bodyServer = null;
+// Counts native calls with body arguments: a slot one argument of a call stands for is not
+// given to another string by a later argument of the same call.
+let callSeq = 1;
+
+// The body argument of a native call for `chunk` (a string or Uint8Array, or undefined).
+// (Every call site bumps callSeq first.) The slot used last, or the one after it (strings
+// kept in the order a handler writes them), first.
+function bodyArg(srv, chunk) {
+  if (typeof chunk !== 'string' || srv !== bodyServer) return bodySlow(srv, chunk);
+  const len = chunk.length;
+  let i = bodyLast;
+  if (bodyLen[i] !== len || bodyStr[i] !== chunk) {
+    i = i === BODY_SLOTS - 1 ? 0 : i + 1;
+    if (bodyLen[i] !== len || bodyStr[i] !== chunk) return bodySlow(srv, chunk);
+    bodyLast = i;
+  }
+  bodyCall[i] = callSeq;
+  return i;
+}
+
+function bodySlow(srv, chunk) {
+  if (typeof chunk !== 'string') return chunk;
+  const len = chunk.length;
+  if (len > BODY_MAX || len === 0) return chunk;
+  if (srv !== bodyServer) {
+    bodyServer = srv;
+    bodyStr.fill(null);
+    bodyLen.fill(-1);
+    bodySeen.fill(null);
+    seenLen.fill(-1);
+  }
+  if (bodyLen[bodyLast] === len && bodyStr[bodyLast] === chunk) {
+    bodyCall[bodyLast] = callSeq;
+    return bodyLast;
+  }
+  for (let i = 0; i < BODY_SLOTS; i++) {
+    if (bodyLen[i] === len && bodyStr[i] === chunk) {
+      bodyLast = i;
+      bodyCall[i] = callSeq;
+      return i;
+    }
+  }
+  for (let i = 0; i < BODY_SLOTS; i++) {
+    if (seenLen[i] === len && bodySeen[i] === chunk) {
+      seenLen[i] = -1;
+      bodySeen[i] = null;
+      let s = bodyNext;
+      while (bodyCall[s] === callSeq) s = (s + 1) % BODY_SLOTS;
+      bodyNext = (s + 1) % BODY_SLOTS;
+      bodyCall[s] = callSeq;
+      native.keepBody(srv, s, chunk);
+      bodyStr[s] = chunk;
+      bodyLen[s] = len;
+      bodyLast = s;
+      return s;
+    }
+  }
+  bodySeen[bodySeenNext] = chunk;
+  seenLen[bodySeenNext] = len;
+  bodySeenNext = (bodySeenNext + 1) % BODY_SLOTS;
+  return chunk;
 }
 
 function buildHeadStr(res) {
@@ -819,12 +907,16 @@ function sendPending(fn, res, flags, pw) {
 function callChunks(fn, res, status, msg, head, flags, pw, pairs) {
   const s = res._server._h;
   const h = res._h;
+  callSeq++;
   switch (pw.length) {
-    case 1: return fn(s, h, status, msg, head, flags, pw[0], pairs);
-    case 2: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1]);
-    case 3: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2]);
-    case 4: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2], pw[3]);
-    case 5: return fn(s, h, status, msg, head, flags, pw[0], pairs, pw[1], pw[2], pw[3], pw[4]);
+    case 1: return fn(s, h, status, msg, head, flags, bodyArg(s, pw[0]), pairs);
+    case 2: return fn(s, h, status, msg, head, flags, bodyArg(s, pw[0]), pairs, bodyArg(s, pw[1]));
+    case 3: return fn(s, h, status, msg, head, flags, bodyArg(s, pw[0]), pairs, bodyArg(s, pw[1]),
+      bodyArg(s, pw[2]));
+    case 4: return fn(s, h, status, msg, head, flags, bodyArg(s, pw[0]), pairs, bodyArg(s, pw[1]),
+      bodyArg(s, pw[2]), bodyArg(s, pw[3]));
+    case 5: return fn(s, h, status, msg, head, flags, bodyArg(s, pw[0]), pairs, bodyArg(s, pw[1]),
+      bodyArg(s, pw[2]), bodyArg(s, pw[3]), bodyArg(s, pw[4]));
     default: return fn(s, h, status, msg, head, flags | WF_CHUNKS, pw, pairs);
   }
 }
@@ -918,12 +1010,16 @@ proto.end = function end(chunk, encoding, cb) {
     const head = headStr(this);
     const msg = message(this);
     if (msg !== undefined) flags |= WF_MESSAGE;
-    snap = native.resEnd(this._server._h, this._h, this.statusCode, msg, head, flags, chunk, nPairs);
+    const s = this._server._h;
+    callSeq++;
+    snap = native.resEnd(s, this._h, this.statusCode, msg, head, flags, bodyArg(s, chunk), nPairs);
     commitHead();
     this._sent = true;
     this._frozen = true;
   } else {
-    snap = native.resEnd(this._server._h, this._h, 0, undefined, undefined, flags, chunk, 0);
+    const s = this._server._h;
+    callSeq++;
+    snap = native.resEnd(s, this._h, 0, undefined, undefined, flags, bodyArg(s, chunk), 0);
   }
   this._ended = true;
   if (!this._hooked && this._socket !== null && this._socket._cur === this) nextOnSocket(this._socket);

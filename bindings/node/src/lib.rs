@@ -96,6 +96,7 @@ exports! {
     c"reqBody" => req_body,
     c"reqPause" => req_pause,
     c"release" => release,
+    c"keepBody" => keep_body,
     c"connDestroy" => conn_destroy,
     c"connTimeout" => conn_timeout,
     c"sockWrite" => sock_write,

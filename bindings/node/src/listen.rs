@@ -206,6 +206,7 @@ pub(crate) fn listen(cx: &Cx) -> JsResult<Value> {
         pairs: RefCell::new(Slab::with_capacity(256)),
         scratch: RefCell::new(Vec::with_capacity(2048)),
         heads: RefCell::new(Vec::new()),
+        bodies: RefCell::new(Vec::new()),
         body_scratch: RefCell::new(Vec::new()),
         pool: RefCell::new(ChunkPool::default()),
         socks: RefCell::new(Slab::new()),

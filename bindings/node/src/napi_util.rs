@@ -134,6 +134,13 @@ pub fn get_f64(env: Env, v: Value) -> Option<f64> {
     Some(n)
 }
 
+/// A number as u32, or None for anything else.
+pub fn try_u32(env: Env, v: Value) -> Option<u32> {
+    let mut n = 0u32;
+    // SAFETY: a non-number returns an error status and leaves n alone.
+    (unsafe { sys::napi_get_value_uint32(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
+}
+
 pub fn get_u32(env: Env, v: Value) -> u32 {
     let mut n = 0u32;
     // SAFETY: a non-number leaves n at 0 and returns an error status we ignore.

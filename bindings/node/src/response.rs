@@ -62,16 +62,20 @@ pub(crate) fn read_head(cx: &Cx) -> JsResult<Option<Head>> {
         // No head: the scratch buffer stays where it is (taking it would drop it).
         return Ok(None);
     }
-    let mut text = take_scratch(cx)?;
     let arg = get_u32(env, cx.arg(7)) as usize;
     let (pairs, store) = (arg & 0xffff, (arg >> 16).checked_sub(1));
-    let cached = (type_of(env, cx.arg(4)) == sys::ValueType::napi_number)
-        .then(|| get_u32(env, cx.arg(4)) as usize);
-    if cached.is_none() && pairs > 0 && !read_utf8_into(env, cx.arg(4), &mut text) {
-        return Err(JsError::with_code(
-            "ringhttp: headers expected",
-            "ERR_INVALID_ARG_TYPE",
-        ));
+    let cached = try_u32(env, cx.arg(4)).map(|s| s as usize);
+    // A kept set needs no text: the scratch buffer stays where it is.
+    let mut text = Vec::new();
+    if cached.is_none() && pairs > 0 {
+        text = take_scratch(cx)?;
+        if !read_utf8_into(env, cx.arg(4), &mut text) {
+            put_scratch(cx, text);
+            return Err(JsError::with_code(
+                "ringhttp: headers expected",
+                "ERR_INVALID_ARG_TYPE",
+            ));
+        }
     }
     let flags = get_u32(env, cx.arg(5));
     let message = if flags & WF_MESSAGE == 0 {
@@ -165,10 +169,61 @@ pub(crate) fn take_scratch(cx: &Cx) -> JsResult<Vec<u8>> {
     Ok(std::mem::take(&mut *server(cx, 0)?.js.scratch.borrow_mut()))
 }
 
-pub(crate) fn put_scratch(cx: &Cx, head: Option<Head>) {
-    if let (Some(h), Ok(srv)) = (head, server(cx, 0)) {
-        *srv.js.scratch.borrow_mut() = h.text;
+/// Gives the scratch buffer back (a head that took none has an empty one: nothing to do).
+pub(crate) fn put_scratch(cx: &Cx, text: Vec<u8>) {
+    if text.capacity() == 0 {
+        return;
     }
+    if let Ok(srv) = server(cx, 0) {
+        *srv.js.scratch.borrow_mut() = text;
+    }
+}
+
+fn put_head_scratch(cx: &Cx, head: Option<Head>) {
+    if let Some(h) = head {
+        put_scratch(cx, h.text);
+    }
+}
+
+/// Body slots (JS uses fewer).
+const BODY_SLOTS: usize = 16;
+
+/// keepBody(server, slot, string): keeps the string's UTF-8 bytes; a body argument equal to
+/// `slot` stands for them from then on (strings JS sends again and again).
+pub(crate) fn keep_body(cx: &Cx) -> JsResult<Value> {
+    let slot = get_u32(cx.env, cx.arg(1)) as usize;
+    if slot >= BODY_SLOTS {
+        return Err(JsError::with_code(
+            "ringhttp: body slot out of range",
+            "ERR_INTERNAL_ASSERTION",
+        ));
+    }
+    let mut text = Vec::new();
+    if !read_utf8_into(cx.env, cx.arg(2), &mut text) {
+        return Err(JsError::with_code(
+            "ringhttp: string expected",
+            "ERR_INVALID_ARG_TYPE",
+        ));
+    }
+    let mut bodies = server(cx, 0)?.js.bodies.borrow_mut();
+    if bodies.len() <= slot {
+        bodies.resize(slot + 1, Vec::new());
+    }
+    bodies[slot] = text;
+    Ok(cx.undefined())
+}
+
+/// Calls `f` with a body argument's bytes: a string, a Uint8Array, or the number of a
+/// string kept by keepBody.
+fn with_data<R>(env: Env, js: &Js, v: Value, f: impl FnOnce(&[u8]) -> R) -> JsResult<R> {
+    if let Some(slot) = try_u32(env, v) {
+        let bodies = js.bodies.borrow();
+        let b = bodies.get(slot as usize).ok_or_else(|| {
+            JsError::with_code("ringhttp: no such kept body", "ERR_INTERNAL_ASSERTION")
+        })?;
+        return Ok(f(b));
+    }
+    with_body(env, v, &js.body_scratch, f)
 }
 
 /// Writes the data arguments, each as its own write() (same framing as separate calls):
@@ -181,15 +236,13 @@ fn write_data(cx: &Cx, flags: u32, js: &Js, res: &mut Response) -> JsResult<bool
     if flags & WF_CHUNKS != 0 {
         let mut ok = true;
         for i in 0..array_len(env, data) {
-            ok = with_body(env, element(env, data, i), &js.body_scratch, |b| {
-                res.write(b)
-            })?;
+            ok = with_data(env, js, element(env, data, i), |b| res.write(b))?;
         }
         return Ok(ok);
     }
-    let mut ok = with_body(env, data, &js.body_scratch, |b| res.write(b))?;
+    let mut ok = with_data(env, js, data, |b| res.write(b))?;
     for i in 8..cx.argc() {
-        ok = with_body(env, cx.arg(i), &js.body_scratch, |b| res.write(b))?;
+        ok = with_data(env, js, cx.arg(i), |b| res.write(b))?;
     }
     Ok(ok)
 }
@@ -216,7 +269,7 @@ pub(crate) fn res_write(cx: &Cx) -> JsResult<Value> {
         js.kick();
         Ok(ok)
     });
-    put_scratch(cx, head);
+    put_head_scratch(cx, head);
     Ok(boolean(env, ok?))
 }
 
@@ -237,7 +290,7 @@ pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
                 apply_head(js, res, h)?;
             }
             if flags & WF_CHUNKS == 0 && cx.argc() <= 8 {
-                with_body(env, data, &js.body_scratch, |b| res.end_with(b))?;
+                with_data(env, js, data, |b| res.end_with(b))?;
             } else {
                 write_data(cx, flags, js, res)?;
                 res.end();
@@ -261,7 +314,7 @@ pub(crate) fn res_end(cx: &Cx) -> JsResult<Value> {
                 .unwrap_or_else(|| undefined(env))
         }))
     });
-    put_scratch(cx, head);
+    put_head_scratch(cx, head);
     let snapshot = snapshot?;
     if flags & WF_RELEASE != 0 {
         drop(release_pair(cx)?);

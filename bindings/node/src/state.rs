@@ -37,6 +37,8 @@ pub(crate) struct Js {
     pub(crate) body_scratch: RefCell<Vec<u8>>,
     /// Header sets JS asked to keep, encoded (`headers` = a slot number then).
     pub(crate) heads: RefCell<Vec<Option<EncodedHeaders>>>,
+    /// Body strings JS asked to keep, as UTF-8 (a body argument is then a slot number).
+    pub(crate) bodies: RefCell<Vec<Vec<u8>>>,
     /// Raw sockets handed to 'upgrade'/'connect' listeners, by JS id (key + 1).
     pub(crate) socks: RefCell<Slab<ringhttp::api::Socket>>,
     /// Sockets whose connection closed during the turn: freed after it.
