@@ -674,7 +674,7 @@ function commitHead() {
 // a kept string goes as its slot number, no string to read through N-API per response.
 // Kept on its second use; short strings only; compared by value (=== on strings), the
 // lengths first so that a miss costs little.
-const BODY_SLOTS = 8;
+const BODY_SLOTS = 8; // a power of two
 const BODY_MAX = 1024;
 const bodyStr = Array.from({ length: BODY_SLOTS }, () => null);
 const bodyLen = Array.from({ length: BODY_SLOTS }, () => -1);
@@ -690,19 +690,21 @@ let bodyServer = null;
 let callSeq = 1;
 
 // The body argument of a native call for `chunk` (a string or Uint8Array, or undefined).
-// (Every call site bumps callSeq first.) The slot used last, or the one after it (strings
-// kept in the order a handler writes them), first.
+// (Every call site bumps callSeq first.) The slots are searched from the one used last on
+// (strings are kept in the order a handler writes them, so the next is usually next).
 function bodyArg(srv, chunk) {
   if (typeof chunk !== 'string' || srv !== bodyServer) return bodySlow(srv, chunk);
   const len = chunk.length;
-  let i = bodyLast;
-  if (bodyLen[i] !== len || bodyStr[i] !== chunk) {
-    i = i === BODY_SLOTS - 1 ? 0 : i + 1;
-    if (bodyLen[i] !== len || bodyStr[i] !== chunk) return bodySlow(srv, chunk);
-    bodyLast = i;
+  const last = bodyLast;
+  for (let k = 0; k < BODY_SLOTS; k++) {
+    const i = (last + k) & (BODY_SLOTS - 1);
+    if (bodyLen[i] === len && bodyStr[i] === chunk) {
+      bodyLast = i;
+      bodyCall[i] = callSeq;
+      return i;
+    }
   }
-  bodyCall[i] = callSeq;
-  return i;
+  return bodySlow(srv, chunk);
 }
 
 function bodySlow(srv, chunk) {
@@ -716,17 +718,7 @@ function bodySlow(srv, chunk) {
     bodySeen.fill(null);
     seenLen.fill(-1);
   }
-  if (bodyLen[bodyLast] === len && bodyStr[bodyLast] === chunk) {
-    bodyCall[bodyLast] = callSeq;
-    return bodyLast;
-  }
-  for (let i = 0; i < BODY_SLOTS; i++) {
-    if (bodyLen[i] === len && bodyStr[i] === chunk) {
-      bodyLast = i;
-      bodyCall[i] = callSeq;
-      return i;
-    }
-  }
+  // (Not kept: bodyArg looked, or the slots were just emptied for another server.)
   for (let i = 0; i < BODY_SLOTS; i++) {
     if (seenLen[i] === len && bodySeen[i] === chunk) {
       seenLen[i] = -1;
