@@ -41,9 +41,9 @@ REGISTER = os.path.abspath(os.environ.get("REGISTER", os.path.join(NODE_DIR, "re
 ROUNDS = os.environ.get("ROUNDS", "2")
 DURATION = os.environ.get("DURATION", "3")
 
-GET_SHAPES = ["hello", "head_obj", "head_arr", "set3", "code_buf", "json16k", "chunked3", "body64k"]
+GET_SHAPES = ["hello", "head_obj", "head_arr", "set3", "code_buf", "json16k", "chunked3", "body64k", "dyn_json"]
 # The uWS server each shape is compared with: same bytes for the bigger bodies.
-UWS_PEER = {"json16k": "uws_json16k", "chunked3": "uws_chunked3", "body64k": "uws_body64k", "post1k": "uws_post1k"}
+UWS_PEER = {"json16k": "uws_json16k", "chunked3": "uws_chunked3", "body64k": "uws_body64k", "dyn_json": "uws_dyn_json", "post1k": "uws_post1k"}
 FRAMEWORKS = ["express", "fastify", "koa"]
 
 

@@ -7,6 +7,9 @@ const { HELLO, HELLO_BUF, JSON16K, BODY64K, CHUNKS } = require('./bodies');
 const http = process.env.IMPL === 'node' ? require('http') : require('..');
 const port = +(process.env.PORT || 8080);
 
+// dyn_json's request counter: its body and one header differ on every response.
+let seq = 0;
+
 const SHAPES = {
   // writeHead with an object, Content-Length included (what frameworks send).
   head_obj(req, res) {
@@ -47,6 +50,15 @@ const SHAPES = {
   body64k(req, res) {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
     res.end(BODY64K);
+  },
+  // A small JSON API answer that differs on every response (body, Content-Length and a
+  // request id header): what real handlers send, where no kept header set or body string
+  // can stand in for the response.
+  dyn_json(req, res) {
+    seq++;
+    const body = JSON.stringify({ id: seq, path: req.url, ok: true });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': String(seq) });
+    res.end(body);
   },
   // Read a request body (1 KiB in the matrix), then answer.
   post1k(req, res) {

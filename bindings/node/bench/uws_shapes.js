@@ -7,6 +7,8 @@ const { HELLO, JSON16K, BODY64K, CHUNKS } = require('./bodies');
 
 const port = +(process.env.PORT || 8080);
 
+let seq = 0;
+
 const SHAPES = {
   json16k(res) {
     res.writeHeader('Content-Type', 'application/json').end(JSON16K);
@@ -20,6 +22,12 @@ const SHAPES = {
   },
   body64k(res) {
     res.writeHeader('Content-Type', 'application/octet-stream').end(BODY64K);
+  },
+  // The same bytes as shapes.js's dyn_json (uWS writes the Content-Length).
+  dyn_json(res, req) {
+    seq++;
+    const body = JSON.stringify({ id: seq, path: req.getUrl(), ok: true });
+    res.writeHeader('Content-Type', 'application/json').writeHeader('X-Request-Id', String(seq)).end(body);
   },
   post1k(res) {
     let n = 0;
@@ -41,7 +49,7 @@ if (!handler) {
   console.error(`unknown SHAPE ${shape}; one of ${Object.keys(SHAPES).join(', ')}`);
   process.exit(2);
 }
-uWS.App().any('/*', (res) => handler(res)).listen('127.0.0.1', port, (t) => {
+uWS.App().any('/*', (res, req) => handler(res, req)).listen('127.0.0.1', port, (t) => {
   if (!t) {
     console.error('listen failed');
     process.exit(1);
