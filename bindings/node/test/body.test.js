@@ -200,3 +200,36 @@ test('whole bodies read with on(\'data\') first: ticks, once, late setEncoding/p
   }
   await close(s);
 });
+
+test('body chunks JS keeps stay intact while the pools of collected ones are reused', async () => {
+  const v8 = require('v8');
+  const vm = require('vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const kept = [];
+  const s = http.createServer((req, res) => {
+    const n = +req.url.slice(1);
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => {
+      if (n % 37 === 0) kept.push([n, parts]);
+      res.end(String(Buffer.concat(parts).length));
+    });
+  });
+  const port = await listen(s);
+  const content = (n) => Buffer.alloc(1000, String.fromCharCode(97 + (n % 26))).toString('latin1') + n;
+  let n = 0;
+  for (let round = 0; round < 6; round++) {
+    const reqs = [];
+    for (let i = 0; i < 300; i++, n++) reqs.push(post(`/${n}`, content(n), i === 299 ? 'Connection: close\r\n' : ''));
+    const got = bodies(await raw(port, reqs.join('')));
+    assert.strictEqual(got.length, 300);
+    // Collected pools go back to the addon on a later turn (their finalizers are deferred).
+    gc();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(kept.length > 40);
+  for (const [k, parts] of kept) assert.strictEqual(Buffer.concat(parts).toString('latin1'), content(k), `body ${k}`);
+  await close(s);
+});

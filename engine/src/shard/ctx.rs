@@ -74,11 +74,12 @@ impl ShardCtx {
         }
     }
 
-    /// Keeps a body chunk's buffer for the next chunk that has to be queued (a few, not
-    /// too big: a shard keeps at most 64 x 16 KiB so).
+    /// Keeps a body chunk's buffer for the next chunk that has to be queued: as many as a
+    /// turn's pipelined small bodies wait in (a batch of the Node binding's is 256 requests),
+    /// none over 16 KiB.
     pub fn recycle_body_buf(&self, mut buf: Vec<u8>) {
         let mut pool = self.body_bufs.borrow_mut();
-        if pool.len() < 64 && buf.capacity() <= 16 * 1024 && buf.capacity() != 0 {
+        if pool.len() < 1024 && buf.capacity() <= 16 * 1024 && buf.capacity() != 0 {
             buf.clear();
             pool.push(buf);
         }
