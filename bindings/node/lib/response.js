@@ -80,9 +80,22 @@ function lowerName(name) {
   return lower;
 }
 
-// A string value found valid (kept if short; the set is bounded).
+// A string value found valid, kept at its second use if short (the set is bounded): values
+// that differ every time (request ids, lengths as strings) would fill the set, keep its
+// strings alive through collections and clear it again and again.
+const VALUE_CANDIDATES = 4;
+const valueCandidates = new Array(VALUE_CANDIDATES).fill(null);
+let valueNext = 0;
 function noteValue(value) {
   if (value.length <= 256) {
+    let i = 0;
+    while (i < VALUE_CANDIDATES && valueCandidates[i] !== value) i++;
+    if (i === VALUE_CANDIDATES) {
+      valueCandidates[valueNext] = value;
+      valueNext = (valueNext + 1) % VALUE_CANDIDATES;
+      return;
+    }
+    valueCandidates[i] = null;
     if (okValues.size >= 1024) okValues.clear();
     okValues.add(value);
   }
@@ -457,6 +470,9 @@ let slotLast = 0;
 // Content-Length, is not worth encoding for one use): the last few misses.
 const seen = new Array(8).fill(null);
 let seenNext = 0;
+// Header sets that matched nothing kept or seen, in a row (see headStr).
+let missRun = 0;
+const MISS_RUN = 64;
 // The set being stored by the native call in progress (committed when it returns).
 let pendingKV = null;
 let pendingSlot = 0;
@@ -629,6 +645,7 @@ function headStr(res) {
   let kv = slotKV[slotLast];
   if (kv !== null && matchSet(kv, o, h, a)) {
     nPairs = 0;
+    missRun = 0;
     return slotLast;
   }
   for (let s = 0; s < SLOTS; s++) {
@@ -636,16 +653,22 @@ function headStr(res) {
     if (kv !== null && matchSet(kv, o, h, a)) {
       slotLast = s;
       nPairs = 0;
+      missRun = 0;
       return s;
     }
   }
   const str = buildHeadStr(res);
   if (nPairs === 0 || nPairs > 64) return str;
+  // A handler whose sets differ every time (a request id, a varying Content-Length)
+  // would pay a copy and a compare with every remembered set per response: after a run
+  // of misses only one response in 16 is remembered (a repeating set is still kept).
+  if (++missRun > MISS_RUN && (missRun & 15) !== 0) return str;
   kv = kvOf(o, h, a);
   if (kv === null) return str;
   for (let i = 0; i < seen.length; i++) {
     if (seen[i] !== null && sameKV(seen[i], kv)) {
       seen[i] = null;
+      missRun = 0;
       pendingKV = kv;
       pendingSlot = slotNext;
       pendingUniq = h !== null;

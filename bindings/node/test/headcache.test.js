@@ -170,3 +170,47 @@ test('setHeader sequences over a kept set: prefixes, divergence, reads, merges, 
     await close(server);
   }
 });
+
+test('header sets that differ every time, then a repeating one: exact bytes, bad values refused', async () => {
+  let n = 0;
+  const errors = [];
+  const server = http.createServer((req, res) => {
+    const q = req.url.slice(1);
+    if (q === 'bad') {
+      try {
+        res.setHeader('X-Request-Id', `id-${n}\u0001`);
+        res.end('ok');
+      } catch (e) {
+        errors.push(e.code);
+        res.destroy();
+      }
+      return;
+    }
+    n++;
+    const body = q === 'dyn' ? `{"id":${n}}` : 'ok';
+    const head = q === 'dyn'
+      ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': `id-${n}` }
+      : { 'Content-Type': 'text/plain', 'Content-Length': 2 };
+    res.writeHead(200, head);
+    res.end(body);
+  });
+  const port = await listen(server);
+  try {
+    // Past the run of misses after which only some varying sets are remembered.
+    const order = [...Array(150).fill('dyn'), ...Array(40).fill('same'), ...Array(20).fill('dyn'), 'same'];
+    const reqs = order.map((q) => `GET /${q} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
+    const out = maskDate(await raw(port, reqs, { until: (s) => s.split('HTTP/1.1 ').length > order.length }));
+    let i = 0;
+    const expected = order.map((q) => {
+      i++;
+      if (q === 'same') return `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n${K}\r\nok`;
+      const body = `{"id":${i}}`;
+      return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: id-${i}\r\n${K}\r\n${body}`;
+    }).join('');
+    assert.strictEqual(out, expected);
+    for (let k = 0; k < 3; k++) assert.strictEqual(await raw(port, 'GET /bad HTTP/1.1\r\nHost: a\r\n\r\n'), '');
+    assert.deepStrictEqual(errors, ['ERR_INVALID_CHAR', 'ERR_INVALID_CHAR', 'ERR_INVALID_CHAR']);
+  } finally {
+    await close(server);
+  }
+});
