@@ -1,6 +1,10 @@
 //! Event kinds and flags shared with the JS side (exported to it as `codes`). The JS side reads
 //! them from `native.codes()` (lib/codes.js), so the two cannot drift.
-use crate::*;
+use std::ptr::null_mut;
+
+use napi::sys;
+
+use crate::napi_util::{set_named, uint, Cx, JsResult, Value};
 
 // Event kinds passed to the JS `onEvent(kind, a, b, c)` callback.
 pub(crate) const EV_CONNECTION: u32 = 1;

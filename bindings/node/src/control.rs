@@ -1,5 +1,8 @@
 //! Server controls: close, closeIdle/closeAll, ref/unref, connection count, counters.
-use crate::*;
+use crate::listen::live_options;
+use crate::napi_util::{array, external, get_bool, int, Cx, JsResult, Value};
+use crate::state::Server;
+use crate::uv;
 
 pub(crate) fn server<'a>(cx: &Cx, i: usize) -> JsResult<&'a Server> {
     let p = if i == 0 {

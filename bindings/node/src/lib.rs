@@ -23,28 +23,24 @@ mod sockets;
 mod state;
 mod uv;
 
-use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::CStr;
 use std::ptr::null_mut;
-use std::rc::Rc;
-use std::time::Duration;
 
 use napi::sys;
-use napi_util::*;
-use ringhttp::{
-    BackendKind, ConnInfo, EncodedHeaders, LiveConfig, Request, Response, ServerBuilder, Shard,
-    ShardHandle,
-};
-use slab::Slab;
+use napi_util::{guard, set_named, Cx, Env, JsResult, Value};
 
-use codes::*;
-use control::*;
-use listen::*;
-use pump::*;
-use request::*;
-use response::*;
-use sockets::*;
-use state::*;
+use codes::codes;
+use control::{close, close_all, close_idle, connections, set_options, set_ref, stats};
+use listen::listen;
+use request::{req_body, req_pause, req_raw_headers, req_raw_trailers};
+use response::{
+    keep_body, msg_timeout, release, res_continue, res_end, res_hook, res_informational,
+    res_trailers, res_write,
+};
+use sockets::{
+    conn_destroy, conn_end, conn_timeout, fd_address, set_raw, sock_destroy, sock_end, sock_pause,
+    sock_take_over, sock_write,
+};
 
 type Body = fn(&Cx) -> JsResult<Value>;
 

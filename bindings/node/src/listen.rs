@@ -1,6 +1,28 @@
 //! `listen()`: options, the shard and its uv handles, and the engine listeners that hand
 //! requests, events and raw sockets to JS.
-use crate::*;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_void, CStr};
+use std::ptr::null_mut;
+use std::rc::Rc;
+use std::time::Duration;
+
+use napi::sys;
+use ringhttp::{BackendKind, ConnInfo, LiveConfig, Request, Response, ServerBuilder, Shard};
+use slab::Slab;
+
+use crate::codes::{
+    EV_CLIENT_ERROR, EV_CONNECTION, EV_CONN_CLOSE, EV_SOCK_CLOSE, EV_SOCK_DATA, EV_SOCK_DRAIN,
+    EV_SOCK_END, EV_TIMEOUT, RF_BODY, RF_CONNECT, RF_CONTINUE, RF_DROP, RF_EXPECTATION, RF_HTTP11,
+    RF_KEEPALIVE, RF_UPGRADE,
+};
+use crate::napi_util::{
+    array, buffer_copy, get_bool, get_f64, get_string, int, int32_array, is_nullish, latin1,
+    make_ref, named, type_of, uint, undefined, utf8, with_bytes, Cx, Env, JsError, JsResult, Value,
+};
+use crate::pump::{finalize_server, poll_cb};
+use crate::request::ChunkPool;
+use crate::state::{Js, Pair, Scope, Server};
+use crate::uv;
 
 /// Installs or removes the engine's 'upgrade'/'connect' listeners as JS wants them: the
 /// engine's Node-compatible defaults apply while JS has none.

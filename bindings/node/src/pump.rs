@@ -1,6 +1,15 @@
 //! Driving a shard from libuv: the poll/timer/idle callbacks, one turn inside a callback scope,
 //! exceptions re-raised after it, teardown.
-use crate::*;
+use std::ffi::{c_int, c_void};
+use std::ptr::null_mut;
+
+use napi::sys;
+
+use crate::codes::EV_SERVER_CLOSE;
+use crate::listen::sync_raw;
+use crate::napi_util::{delete_ref, get_ref, uint, undefined, Env};
+use crate::state::{Js, Scope, Server};
+use crate::uv;
 
 /// N-API finalizer of the server's External.
 ///

@@ -1,5 +1,15 @@
 //! Requests: raw headers and trailers, the body stream, pause/resume.
-use crate::*;
+use std::ptr::null_mut;
+
+use napi::sys;
+
+use crate::codes::{EV_ABORTED, EV_DATA, EV_END};
+use crate::napi_util::{
+    array, boolean, buffer_copy, delete_ref, get_bool, get_ref, get_u32, latin1, make_ref, uint,
+    undefined, Cx, Env, JsResult, Value,
+};
+use crate::response::{js_rc, with_pair};
+use crate::state::Scope;
 
 /// Request body chunks up to `CHUNK_MAX` bytes are copied into a shared 64 KiB ArrayBuffer
 /// and handed to JS as (buffer, offset, length) for a `Buffer` view, as Node slices its

@@ -1,6 +1,21 @@
 //! Responses: heads handed over by JS (with the header-set cache), write/end, hooks, timeouts,
 //! 100-continue, trailers.
-use crate::*;
+use std::rc::Rc;
+use std::time::Duration;
+
+use ringhttp::{EncodedHeaders, Response};
+
+use crate::codes::{
+    EV_CLOSE, EV_DRAIN, EV_FINISH, EV_REQ_TIMEOUT, EV_RES_TIMEOUT, WF_CHUNKS, WF_DETACH,
+    WF_MESSAGE, WF_NO_DATE, WF_RELEASE, WF_RM_CL, WF_RM_CONNECTION, WF_RM_DATE, WF_RM_KEEPALIVE,
+    WF_RM_TE, WF_SNAPSHOT,
+};
+use crate::control::server;
+use crate::napi_util::{
+    array_len, boolean, element, get_bool, get_f64, get_string, get_u32, latin1, read_utf8_into,
+    try_u32, uint, undefined, with_body, Cx, Env, JsError, JsResult, Value,
+};
+use crate::state::{Js, Pair};
 
 /// Runs `f` on the live pair `(server, handle)` given as the first two arguments.
 pub(crate) fn with_pair<R>(cx: &Cx, f: impl FnOnce(&Js, &mut Pair) -> JsResult<R>) -> JsResult<R> {

@@ -1,6 +1,14 @@
 //! Connections by fd (valid until their connection-close event) and the raw sockets of
 //! 'upgrade'/'connect': destroy, write/end, pause, addresses.
-use crate::*;
+use std::time::Duration;
+
+use crate::control::server;
+use crate::listen::sync_raw;
+use crate::napi_util::{
+    array, boolean, get_bool, get_f64, get_u32, int, uint, undefined, utf8, with_bytes, Cx,
+    JsResult, Value,
+};
+use crate::state::Pair;
 
 /// connDestroy(server, fd, handle): `socket.destroy()`. Through the request's own
 /// connection when the pair is live, else by the engine's connection id.

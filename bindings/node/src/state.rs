@@ -1,6 +1,22 @@
 //! The binding's shared state: the JS callbacks (`Js`), a listening `Server`, a live
 //! request/response `Pair`, handle scopes.
-use crate::*;
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::ptr::null_mut;
+use std::rc::Rc;
+
+use napi::sys;
+use ringhttp::{EncodedHeaders, Request, Response, Shard, ShardHandle};
+use slab::Slab;
+
+use crate::codes::{RF_BODY, RF_WHOLE, WHOLE_POOL_SHIFT};
+use crate::listen::BATCH_INTS;
+use crate::napi_util::{
+    array, array_len, element, get_ref, is_nullish, latin1, make_ref, uint, undefined, Env, Value,
+};
+use crate::pump::idle_cb;
+use crate::request::{ChunkPool, CHUNK_MAX};
+use crate::uv;
 
 /// What the JS callbacks need; shared by the shard's handlers and live requests.
 pub(crate) struct Js {
