@@ -147,6 +147,28 @@ pub fn shard_barrier(server: &Server) {
     }
 }
 
+/// For a shard driven from the test thread (`build_shard`): waits for its pollable fd or
+/// `done` (readable once the client thread ends) to be readable, at most `timeout` (None:
+/// the safety cap [`TIMEOUT`]).
+pub fn poll_shard(
+    shard: &ringhttp::Shard,
+    done: &std::os::unix::net::UnixStream,
+    timeout: Option<Duration>,
+) {
+    use std::os::fd::AsRawFd;
+    // Round up so a sub-millisecond timer is not turned into a busy loop of zero waits.
+    let ms = (timeout.unwrap_or(TIMEOUT).min(TIMEOUT).as_millis() + 1) as libc::c_int;
+    let pfd = |fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let mut fds = [pfd(shard.pollable_fd()), pfd(done.as_raw_fd())];
+    // SAFETY: `fds` is a valid array of two pollfds for the duration of the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+}
+
 /// A one-shard server for `backend` on 127.0.0.1:0 with the listeners of `b`.
 pub fn start(backend: BackendKind, b: ServerBuilder) -> Server {
     let server = b

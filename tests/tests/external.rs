@@ -1,32 +1,13 @@
 //! A shard driven from a plain `poll(2)` loop in the test thread (`build_shard`,
 //! `pollable_fd`, `run_ready`), while a client thread sends requests.
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use ringhttp::Shard;
 use ringhttp_tests::*;
 
 const KEEP_ALIVE: Duration = Duration::from_millis(300);
 /// The idle connection closes this long after KEEP_ALIVE.
 const BUFFER: Duration = Duration::from_millis(100);
-
-/// Waits for the shard's fd (or `done`, which becomes readable when the client thread
-/// ends) to be readable, at most `timeout` (None: the safety cap).
-fn poll_fd(shard: &Shard, done: &UnixStream, timeout: Option<Duration>) {
-    let ms = timeout.unwrap_or(TIMEOUT).min(TIMEOUT).as_millis();
-    // Round up so a sub-millisecond timer is not turned into a busy loop of zero waits.
-    let ms = (ms + 1) as libc::c_int;
-    let pfd = |fd| libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let mut fds = [pfd(shard.pollable_fd()), pfd(done.as_raw_fd())];
-    // SAFETY: `fds` is a valid array of two pollfds for the duration of the call.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-}
 
 /// What the client thread does; returns how long the server took to close an idle
 /// keep-alive connection.
@@ -98,7 +79,7 @@ both_backends!(
         while !client.is_finished() {
             assert!(Instant::now() < deadline, "client did not finish");
             let next = shard.run_ready().expect("run_ready");
-            poll_fd(&shard, &done, next);
+            poll_shard(&shard, &done, next);
         }
         let idle_close = client.join().expect("client thread");
         assert!(
@@ -113,7 +94,7 @@ both_backends!(
                 "shard did not finish after close()"
             );
             let next = shard.run_ready().expect("run_ready");
-            poll_fd(&shard, &done, next.or(Some(Duration::from_millis(10))));
+            poll_shard(&shard, &done, next.or(Some(Duration::from_millis(10))));
         }
         assert_eq!(shard.connections(), 0);
         drop(shard);

@@ -129,22 +129,8 @@ both_backends!(
             while take_bodies(&pending) {
                 next = shard.run_ready().expect("run_ready");
             }
-            poll_ready(&shard, &done, next);
+            poll_shard(&shard, &done, next);
         }
         client.join().expect("client thread");
     }
 );
-
-fn poll_ready(shard: &ringhttp::Shard, done: &UnixStream, timeout: Option<Duration>) {
-    use std::os::fd::AsRawFd;
-    let ms = (timeout.unwrap_or(TIMEOUT).min(TIMEOUT).as_millis() + 1) as libc::c_int;
-    let pfd = |fd| libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let mut fds = [pfd(shard.pollable_fd()), pfd(done.as_raw_fd())];
-    // SAFETY: `fds` is a valid array of two pollfds for the duration of the call.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-}
