@@ -56,12 +56,6 @@ impl BodyState {
             && self.queued <= max
             && self.queued as u64 == self.received
     }
-
-    /// The body was taken whole: it counts as read and ended.
-    fn taken_whole(&mut self) {
-        self.end_delivered = true;
-        self.queued = 0;
-    }
 }
 
 impl BodyChan {
@@ -144,37 +138,23 @@ impl BodyChan {
         if !st.whole_ready(max) {
             return None;
         }
-        let body = if st.queue.len() == 1 {
-            st.queue.pop_front().unwrap_or_default()
-        } else {
-            let mut all = Vec::with_capacity(max.min(st.received as usize));
-            for c in st.queue.drain(..) {
-                all.extend_from_slice(&c);
-                self.conn.ctx.recycle_body_buf(c);
-            }
-            all
-        };
-        st.taken_whole();
-        drop(st);
-        self.conn.mark_dirty();
-        Some(body)
-    }
-
-    /// As [`take_whole`](Self::take_whole), but lends the body to `f` (one slice, its
-    /// chunks joined if it came in several) and keeps its buffer for the next body.
-    pub fn with_whole<R>(&self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        let mut st = self.st.borrow_mut();
-        if !st.whole_ready(max) {
-            return None;
-        }
+        // Its chunks joined into the first one's buffer (the others kept for reuse).
         let mut body = st.queue.pop_front().unwrap_or_default();
         for c in st.queue.drain(..) {
             body.extend_from_slice(&c);
             self.conn.ctx.recycle_body_buf(c);
         }
-        st.taken_whole();
+        st.end_delivered = true;
+        st.queued = 0;
         drop(st);
         self.conn.mark_dirty();
+        Some(body)
+    }
+
+    /// As [`take_whole`](Self::take_whole), but lends the body to `f` and keeps its buffer
+    /// for the next body.
+    pub fn with_whole<R>(&self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let body = self.take_whole(max)?;
         let r = f(&body);
         self.conn.ctx.recycle_body_buf(body);
         Some(r)
