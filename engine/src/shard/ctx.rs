@@ -77,12 +77,8 @@ impl ShardCtx {
     /// Keeps a body chunk's buffer for the next chunk that has to be queued: as many as a
     /// turn's pipelined small bodies wait in (a batch of the Node binding's is 256 requests),
     /// none over 16 KiB.
-    pub fn recycle_body_buf(&self, mut buf: Vec<u8>) {
-        let mut pool = self.body_bufs.borrow_mut();
-        if pool.len() < 1024 && buf.capacity() <= 16 * 1024 && buf.capacity() != 0 {
-            buf.clear();
-            pool.push(buf);
-        }
+    pub fn recycle_body_buf(&self, buf: Vec<u8>) {
+        keep_spare(&self.body_bufs, buf, 16 * 1024);
     }
 
     /// Keeps `handle` on the shard; returns its id.
@@ -159,5 +155,18 @@ impl ConnShared {
 
     pub fn clear_dirty(&self) {
         self.dirty.set(false);
+    }
+}
+
+/// How many spare buffers of one kind (head, header spans, body chunks) a shard keeps.
+const SPARE_MAX: usize = 1024;
+
+/// Keeps `buf`, emptied with its capacity, in `pool` for reuse, unless the pool is full or
+/// `buf` has no capacity or more than `max_cap` elements of it.
+pub(crate) fn keep_spare<T>(pool: &RefCell<Vec<Vec<T>>>, mut buf: Vec<T>, max_cap: usize) {
+    let mut pool = pool.borrow_mut();
+    if pool.len() < SPARE_MAX && buf.capacity() != 0 && buf.capacity() <= max_cap {
+        buf.clear();
+        pool.push(buf);
     }
 }

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use super::body::BodyChan;
-use super::ctx::ConnShared;
+use super::ctx::{keep_spare, ConnShared};
 use super::slot::ResSlot;
 use super::ConnInfo;
 use crate::error::Error;
@@ -62,18 +62,8 @@ impl Drop for Incoming {
     fn drop(&mut self) {
         // The head buffer and header spans go back to the shard's pools (capacity kept).
         let ctx = &self.conn.ctx;
-        let buf = std::mem::take(&mut self.buf);
-        let mut pool = ctx.head_bufs.borrow_mut();
-        if pool.len() < 1024 && buf.capacity() <= 64 * 1024 {
-            pool.push(buf);
-        }
-        drop(pool);
-        let spans = std::mem::take(&mut self.head.headers);
-        let mut pool = ctx.span_bufs.borrow_mut();
-        if pool.len() < 1024 && spans.capacity() <= 4096 {
-            pool.push(spans);
-        }
-        drop(pool);
+        keep_spare(&ctx.head_bufs, std::mem::take(&mut self.buf), 64 * 1024);
+        keep_spare(&ctx.span_bufs, std::mem::take(&mut self.head.headers), 4096);
         if let Some(b) = &self.body {
             b.release();
         }
