@@ -262,7 +262,12 @@ impl Uring {
 
     pub(crate) fn release(&mut self, _conn: usize, _fd: RawFd) {}
 
+    /// Submits what is queued; no syscall when nothing is (completions are reaped by
+    /// `wait`, which enters with GETEVENTS).
     pub(crate) fn submit(&mut self) -> io::Result<()> {
+        if self.ring.submission().is_empty() {
+            return Ok(());
+        }
         match self.ring.submit() {
             Ok(_) => Ok(()),
             Err(e) if is_transient(&e) => Ok(()),

@@ -126,7 +126,6 @@ pub struct ShardState {
 pub struct Shard {
     backend: Backend,
     st: ShardState,
-    external: bool,
     why: String,
 }
 
@@ -180,12 +179,7 @@ impl Shard {
             grace_deadline: None,
             stats: Arc::default(),
         };
-        Ok(Shard {
-            backend,
-            st,
-            external,
-            why,
-        })
+        Ok(Shard { backend, st, why })
     }
 
     /// Which backend this shard runs on.
@@ -224,6 +218,9 @@ impl Shard {
     /// timer (the caller should call again by then even without readiness); zero when
     /// work is already queued that the pollable fd will not signal.
     pub fn run_ready(&mut self) -> Result<Option<Duration>, Error> {
+        // What the caller queued since the last turn (a JS handler's responses) goes out
+        // with the turn's own enter, which submits and reaps in one syscall.
+        self.st.flush(&mut self.backend);
         self.turn(Some(Duration::ZERO))?;
         self.backend
             .submit()
@@ -309,9 +306,6 @@ impl Shard {
             self.st.flush(&mut self.backend);
         }
         self.st.apply_timeout_changes();
-        if self.external {
-            let _ = self.backend.submit();
-        }
         Ok(())
     }
 
