@@ -19,6 +19,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
+mod bufring;
 pub(crate) mod epoll;
 pub(crate) mod listener;
 mod select;

@@ -2,26 +2,13 @@
 //! per connection per batch, SINGLE_ISSUER + DEFER_TASKRUN when the shard owns its thread.
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
 
+use super::bufring::{BufRing, BGID};
 use super::sys;
 use super::{Event, Recv};
-
-/// Provided buffers per shard at most. Each completion holds one only until `dispatch`
-/// returns, so this bounds bytes in flight from the kernel, not connections: 10k idle
-/// connections hold none.
-const NBUF: u16 = 2048;
-/// Buffers in circulation at start. The kernel takes buffers in ring order and we return
-/// them at the tail, so every buffer in circulation gets written (and its page becomes
-/// resident) in turn: circulating all 2048 would cost 8 MiB of RSS per shard after a few
-/// thousand requests. Circulation doubles when a turn used half of it (or ran dry).
-const NBUF_START: u16 = 64;
-/// Bytes per provided buffer: a pipelined burst of 16 small requests fits in one.
-const BUFSZ: usize = 4096;
-const BGID: u16 = 0;
 
 const KIND_SHIFT: u32 = 56;
 const ACCEPT: u64 = 1;
@@ -34,110 +21,6 @@ const IORING_ENTER_GETEVENTS: u32 = 1;
 
 fn ud(kind: u64, idx: usize) -> u64 {
     (kind << KIND_SHIFT) | idx as u64
-}
-
-/// The provided buffer ring: kernel picks a buffer per receive, we give it back after use.
-struct BufRing {
-    entries: *mut types::BufRingEntry,
-    entries_len: usize,
-    /// NBUF buffers; only the first `circulating` are ever handed to the kernel, so the
-    /// pages of the others are never touched (the allocation is lazily zero-mapped).
-    bufs: Box<[u8]>,
-    tail: u16,
-    circulating: u16,
-    /// Buffers that came back in completions since the last `grow_if_busy`.
-    used: u16,
-    /// A receive found the ring empty since the last `grow_if_busy`.
-    ran_dry: bool,
-}
-
-impl BufRing {
-    fn new(ring: &IoUring) -> io::Result<BufRing> {
-        let entries_len = NBUF as usize * std::mem::size_of::<types::BufRingEntry>();
-        // SAFETY: anonymous private mapping, page aligned as the kernel requires; unmapped in Drop.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                entries_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let mut br = BufRing {
-            entries: ptr.cast(),
-            entries_len,
-            bufs: vec![0u8; NBUF as usize * BUFSZ].into_boxed_slice(),
-            tail: 0,
-            circulating: NBUF_START,
-            used: 0,
-            ran_dry: false,
-        };
-        // SAFETY: the entries mapping lives as long as `br`, which the ring outlives never:
-        // Uring drops the ring (unregistering) before its BufRing (field order).
-        unsafe {
-            ring.submitter()
-                .register_buf_ring_with_flags(ptr as u64, NBUF, BGID, 0)?
-        };
-        for bid in 0..NBUF_START {
-            br.give(bid);
-        }
-        br.publish();
-        Ok(br)
-    }
-
-    /// After a batch of completions: puts more buffers into circulation (doubling, up to
-    /// NBUF) when the batch used half of them or a receive found none. Never shrinks.
-    fn grow_if_busy(&mut self) -> bool {
-        let busy = self.ran_dry || self.used >= self.circulating / 4 * 3;
-        self.used = 0;
-        self.ran_dry = false;
-        if !busy || self.circulating >= NBUF {
-            return false;
-        }
-        let more = self.circulating.min(NBUF - self.circulating);
-        for bid in self.circulating..self.circulating + more {
-            self.give(bid);
-        }
-        self.circulating += more;
-        tracing::debug!(
-            "io_uring: {} receive buffers in circulation",
-            self.circulating
-        );
-        true
-    }
-
-    fn give(&mut self, bid: u16) {
-        // SAFETY: index masked into the NBUF entries of our mapping; the kernel only reads
-        // entries between head and the published tail, and this one is past the tail.
-        let e = unsafe { &mut *self.entries.add((self.tail & (NBUF - 1)) as usize) };
-        e.set_addr(self.bufs.as_ptr() as u64 + bid as u64 * BUFSZ as u64);
-        e.set_len(BUFSZ as u32);
-        e.set_bid(bid);
-        self.tail = self.tail.wrapping_add(1);
-    }
-
-    fn publish(&self) {
-        // SAFETY: the tail is a u16 inside the first entry of our mapping, shared with the
-        // kernel, hence accessed atomically; Release orders the entry writes before it.
-        let tail = unsafe { &*(types::BufRingEntry::tail(self.entries) as *const AtomicU16) };
-        tail.store(self.tail, Ordering::Release);
-    }
-
-    fn get(&self, bid: u16, len: usize) -> &[u8] {
-        &self.bufs[bid as usize * BUFSZ..][..len.min(BUFSZ)]
-    }
-}
-
-impl Drop for BufRing {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `new` mapped; the ring that used it is gone.
-        unsafe { libc::munmap(self.entries.cast(), self.entries_len) };
-    }
 }
 
 /// One shard's ring.
@@ -325,15 +208,14 @@ impl Uring {
                     let armed = more;
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         let len = res.max(0) as usize;
-                        let data = self.bufs.get(bid, len);
+                        let filling = cqueue::buffer_more(flags);
+                        let data = self.bufs.read(bid, len, filling);
                         f(Event::Recv {
                             conn: idx,
                             res: Recv::Data(data),
                             armed,
                         });
-                        self.bufs.give(bid);
-                        self.bufs.used += 1;
-                        gave_buffers = true;
+                        gave_buffers |= self.bufs.done(bid, filling);
                         continue;
                     }
                     self.bufs.ran_dry |= res == -libc::ENOBUFS;
