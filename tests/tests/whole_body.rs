@@ -54,7 +54,8 @@ fn client(addr: std::net::SocketAddr) {
             b.len()
         );
     }
-    // Spanning several 4 KiB receive buffers (joined), and over the limit (streamed).
+    // Larger than a 4 KiB receive buffer (joined where buffers are that small), and over the
+    // limit (streamed).
     for (n, how) in [(12_000usize, None), (20_000, Some("stream"))] {
         let b = body(n, n as u8);
         c.send(post("/big", &b));
