@@ -56,8 +56,9 @@ pub(crate) struct BufRing {
     offsets: Vec<u32>,
     tail: u16,
     circulating: u16,
-    /// Buffers that came back in completions since the last `grow_if_busy`.
-    pub(crate) used: u16,
+    /// Buffers that came back in completions since the last `grow_if_busy` (counted by
+    /// `done`).
+    used: u16,
     /// A receive found the ring empty since the last `grow_if_busy`.
     pub(crate) ran_dry: bool,
 }
